@@ -1,0 +1,82 @@
+# The one place where the course's commands live.  `make help` lists them.
+#
+# Every target that needs Python creates the virtual environment .venv and installs the pinned
+# requirements on first use (and again when requirements.txt or pyproject.toml change).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BOOK_BUILD_FLAGS := -W -n --keep-going
+NBVAL_FLAGS := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
+# Notebooks that carry stored outputs (nbval compares them).  exercises/ is the learner's and is
+# never executed or written by these targets.
+EXECUTED_NOTEBOOKS := $(wildcard chapters/*.ipynb solutions/*.ipynb)
+
+.PHONY: help venv dot book book-fresh execute test lint format grade lab clean
+
+help:
+	@echo "make book        build the website into _build/html (from stored outputs)"
+	@echo "make test        run every test: lint, engine, grader, nbval, book build"
+	@echo "make grade       grade your exercise notebooks in exercises/ (never writes to them)"
+	@echo "make lab         start JupyterLab on the course"
+	@echo "make execute     re-execute chapters/ and solutions/ top to bottom, storing outputs"
+	@echo "make book-fresh  re-execute every notebook, then build the website"
+	@echo "make format      format the engine, tests, chapters and solutions with ruff"
+	@echo "make clean       remove the build output and the virtual environment"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Graphviz's `dot` program draws the computation graphs.  Install it when it is missing and we
+# can (root with apt-get); otherwise stop and say how.
+dot:
+	@if command -v dot >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Graphviz (dot) with apt-get..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	else \
+		echo "Graphviz's 'dot' program is missing. Install it, then run make again:"; \
+		echo "  Debian/Ubuntu:  sudo apt-get install graphviz"; \
+		echo "  macOS:          brew install graphviz"; \
+		echo "  conda:          conda install -c conda-forge graphviz"; \
+		exit 1; \
+	fi
+
+book: venv dot
+	$(BIN)/jupyter-book build . $(BOOK_BUILD_FLAGS)
+	@echo "Open _build/html/index.html in a browser."
+
+execute: venv dot
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=300 --ExecutePreprocessor.kernel_name=python3 \
+		$(EXECUTED_NOTEBOOKS)
+
+book-fresh: execute book
+
+lint: venv
+	$(BIN)/ruff check engine tests chapters exercises solutions
+	$(BIN)/ruff format --check engine tests chapters solutions
+
+# Formats the course's own code; never the learner's notebooks in exercises/.
+format: venv
+	$(BIN)/ruff format engine tests chapters solutions
+	$(BIN)/ruff check --fix engine tests chapters solutions
+
+test: venv dot lint
+	$(BIN)/python -m pytest tests chapters solutions $(NBVAL_FLAGS)
+
+grade: venv
+	$(BIN)/python -m engine.grading exercises
+
+lab: venv dot
+	$(BIN)/jupyter lab --notebook-dir=.
+
+clean:
+	rm -rf _build $(VENV)

@@ -1,0 +1,19 @@
+"""Checks for the course's exercises, usable from a notebook cell and from the shell.
+
+In a notebook::
+
+    from engine.grading import check
+    check("mul", mul)          # prints [PASS] or [FAIL] with the case that went wrong
+
+From the shell (``make grade``)::
+
+    python -m engine.grading exercises/
+
+Each chapter's checks live in one module here (``chapter01`` ...); importing this package
+registers all of them.
+"""
+
+from engine.grading import chapter01  # noqa: F401  (registers the chapter's exercises)
+from engine.grading.core import EXERCISES, Result, check, exercises_of, grade
+
+__all__ = ["EXERCISES", "Result", "check", "exercises_of", "grade"]

@@ -1,0 +1,174 @@
+"""Checks for chapter 1, Backpropagation by hand (exercises/01_backprop_by_hand.ipynb).
+
+Expected numbers come from hand-derived formulas (d(ab)/da = b, ...) or, for whole graphs, from
+the engine's own ``Value.backward`` on an identical copy of the graph.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.grading.core import CheckFailed, exercise, expect, expect_close, expect_type
+from engine.scalar import Value
+
+CHAPTER = "01_backprop_by_hand"
+
+
+def _run_local_backward(out: Value, seed: float) -> None:
+    """Set the output's gradient and run only its own ``_backward`` closure."""
+    out.grad = seed
+    out._backward()
+
+
+def _check_unary(candidate, name: str, forward, derivative, points: list[float]) -> str:
+    """Shared cases for a one-input operation: output, inputs, local backward, accumulation."""
+    for x in points:
+        case = f"{name}(Value({x}))"
+        a = Value(x)
+        out = candidate(a)
+        expect_type(case, out, Value)
+        expect_close(f"{case}.data", forward(x), out.data, 1e-12)
+        expect(case, out._prev == {a}, f"the output's _prev should be {{a}}, got {out._prev!r}")
+        _run_local_backward(out, 1.5)
+        expect_close(f"{case} with out.grad = 1.5: a.grad", 1.5 * derivative(x), a.grad, 1e-12)
+
+    case = f"{name} on an input whose .grad is already 2.0"
+    a = Value(points[-1])
+    a.grad = 2.0
+    _run_local_backward(candidate(a), 1.0)
+    expected = 2.0 + derivative(points[-1])
+    if math.isclose(a.grad, derivative(points[-1]), abs_tol=1e-12):
+        raise CheckFailed(
+            f"{case}: a.grad was overwritten ({a.grad!r}); gradients must accumulate "
+            f"with +=, expected {expected!r}"
+        )
+    expect_close(case, expected, a.grad, 1e-12)
+    return f"{len(points) + 1} cases passed"
+
+
+@exercise(CHAPTER, "mul", "a * b with its backward pass")
+def check_mul(mul) -> str:
+    a, b = Value(2.0), Value(-3.0)
+    out = mul(a, b)
+    expect_type("mul(Value(2.0), Value(-3.0))", out, Value)
+    expect_close("mul(Value(2.0), Value(-3.0)).data", -6.0, out.data)
+    expect("mul(a, b)", out._prev == {a, b}, f"_prev should be {{a, b}}, got {out._prev!r}")
+
+    _run_local_backward(out, 1.5)
+    expect_close(
+        "mul(Value(2.0), Value(-3.0)) with out.grad = 1.5: a.grad = out.grad * b", -4.5, a.grad
+    )
+    expect_close("... and b.grad = out.grad * a", 3.0, b.grad)
+
+    x = Value(3.0)
+    square = mul(x, x)
+    _run_local_backward(square, 1.0)
+    if x.grad == 3.0:
+        raise CheckFailed(
+            "mul(x, x) with x = 3: x.grad is 3.0, expected 6.0. x is both inputs, "
+            "so both contributions must be added: use += instead of ="
+        )
+    expect_close("mul(x, x) with x = 3: d(x*x)/dx = 2x", 6.0, x.grad)
+
+    x, y = Value(2.0), Value(3.0)
+    f = mul(x + y, x)
+    f.backward()
+    expect_close("f = (x + y) * x at x=2, y=3, after f.backward(): x.grad", 7.0, x.grad)
+    expect_close("... y.grad", 2.0, y.grad)
+    return "4 cases passed"
+
+
+@exercise(CHAPTER, "relu", "ReLU and its derivative, 0 at the kink as in PyTorch")
+def check_relu(relu) -> str:
+    return _check_unary(
+        relu, "relu", lambda x: max(x, 0.0), lambda x: 1.0 if x > 0 else 0.0, [-2.0, 0.0, 0.5, 3.0]
+    )
+
+
+@exercise(CHAPTER, "tanh", "tanh and its derivative 1 - tanh(x)**2")
+def check_tanh(tanh) -> str:
+    return _check_unary(
+        tanh, "tanh", math.tanh, lambda x: 1.0 - math.tanh(x) ** 2, [-1.0, 0.0, 0.5, 3.0]
+    )
+
+
+def _diamond() -> tuple[Value, list[Value]]:
+    """x, y -> a = x*y -> b = a + x -> c = a*b: a is used twice, x is used twice."""
+    x, y = Value(2.0, label="x"), Value(-1.5, label="y")
+    a = x * y
+    b = a + x
+    c = a * b
+    return c, [x, y, a, b, c]
+
+
+def _check_order(case: str, order, nodes: list[Value]) -> None:
+    expect_type(case, order, list)
+    ids = [id(node) for node in order]
+    expect(case, len(ids) == len(set(ids)), "a node appears more than once")
+    expect(
+        case,
+        set(ids) == {id(n) for n in nodes},
+        f"expected the {len(nodes)} nodes of the graph, got {len(order)} nodes",
+    )
+    position = {id(node): i for i, node in enumerate(order)}
+    for node in order:
+        for child in node._prev:
+            if position[id(child)] < position[id(node)]:
+                raise CheckFailed(
+                    f"{case}: {child!r} comes before {node!r}, which uses it; "
+                    "every node must come before its inputs"
+                )
+
+
+@exercise(CHAPTER, "topological_order", "every node before its inputs, without recursion")
+def check_topological_order(topological_order) -> str:
+    leaf = Value(1.0)
+    _check_order("topological_order of a single leaf", topological_order(leaf), [leaf])
+
+    root, nodes = _diamond()
+    order = topological_order(root)
+    _check_order("topological_order of c = (x*y) * (x*y + x)", order, nodes)
+    expect("topological_order(c)", order[0] is root, "the root must come first")
+
+    node = Value(1.0)
+    chain = [node]
+    for _ in range(100_000):
+        one = Value(1.0)
+        node = node + one
+        chain += [one, node]
+    order = topological_order(node)
+    _check_order("topological_order of a chain of 100,000 additions", order, chain)
+    return "3 cases passed"
+
+
+@exercise(CHAPTER, "backward", "seed the output with 1 and run each _backward in order")
+def check_backward(backward) -> str:
+    x, y = Value(2.0), Value(3.0)
+    f = (x + y) * x
+    result = backward(f)
+    expect("backward(f)", result is None, f"backward should return None, got {result!r}")
+    expect_close("f = (x + y) * x: the output's own grad", 1.0, f.grad)
+    expect_close("f = (x + y) * x at x=2, y=3: x.grad", 7.0, x.grad)
+    expect_close("... y.grad", 2.0, y.grad)
+
+    root, nodes = _diamond()
+    reference_root, reference_nodes = _diamond()
+    backward(root)
+    reference_root.backward()
+    for node, reference, name in zip(nodes, reference_nodes, ["x", "y", "a", "b", "c"]):
+        case = f"c = a * b with a = x*y, b = a + x, at x=2, y=-1.5: {name}.grad"
+        if not math.isclose(node.grad, reference.grad, rel_tol=1e-9, abs_tol=1e-9):
+            raise CheckFailed(
+                f"{case}: expected {reference.grad!r}, got {node.grad!r}. If only "
+                "part of the gradient arrived, some node ran its _backward before "
+                "all of its users had added to its grad: process the nodes in "
+                "topological order, output first"
+            )
+
+    x = Value(1.0)
+    node = x
+    for _ in range(100_000):
+        node = node * 1.0
+    backward(node)
+    expect_close("a chain of 100,000 multiplications by 1: x.grad", 1.0, x.grad)
+    return "3 cases passed"
