@@ -6,3 +6,127 @@ The public names mirror ``torch``: ``engine.tensor`` behaves like ``torch.tensor
 """
 
 __version__ = "0.1.0"
+
+# --- tensors (forward engine): dtypes, Tensor, creation, randomness, ops -------------------
+# These imports re-export the public, torch-like names; several shadow builtins on purpose
+# (engine.bool, engine.float, engine.sum, engine.max ...), as torch's do.
+# ruff: noqa: F401, E402
+from engine.dtypes import DType as dtype
+from engine.dtypes import (
+    bfloat16,
+    bool,
+    can_cast,
+    double,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from engine.ops.creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from engine.ops.elementwise import (
+    abs,
+    add,
+    clamp,
+    clip,
+    cos,
+    div,
+    eq,
+    exp,
+    floor_divide,
+    ge,
+    gt,
+    le,
+    log,
+    logical_not,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    pow,
+    relu,
+    remainder,
+    round,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    sub,
+    tanh,
+    true_divide,
+    where,
+)
+from engine.ops.indexing import one_hot
+from engine.ops.join import cat, stack
+from engine.ops.layout import broadcast_shapes
+from engine.ops.linalg import bmm, dot, matmul, mm, mv
+from engine.ops.reduction import (
+    all,
+    any,
+    argmax,
+    argmin,
+    max,
+    mean,
+    min,
+    prod,
+    std,
+    sum,
+    var,
+)
+from engine.ops.shape import (
+    as_strided,
+    broadcast_tensors,
+    broadcast_to,
+    flatten,
+    narrow,
+    permute,
+    reshape,
+    squeeze,
+    transpose,
+    unsqueeze,
+)
+from engine.random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    set_rng_state,
+)
+from engine.tensor import Size, Tensor

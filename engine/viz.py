@@ -118,3 +118,84 @@ def show_source(obj) -> object:
     except ImportError:  # pragma: no cover - plain Python without IPython
         return source
     return Code(source, language="python")
+
+
+def draw_layout(tensor, title: str = "", ax=None):
+    """Draw how a 1-D or 2-D engine tensor maps onto its storage.
+
+    Top: the tensor as the user sees it, each cell labelled with its value and, small, the
+    position in storage it reads.  Bottom: the storage buffer; cells this view reads are
+    coloured like the tensor cells that read them, cells it skips are grey.  A storage cell
+    read by several tensor cells (stride 0, overlapping windows) shows how many.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    shape = tuple(tensor.shape)
+    if len(shape) not in (1, 2):
+        raise ValueError(f"draw_layout draws 1-D and 2-D tensors, got shape {shape}")
+    rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+    strides = tuple(tensor.stride()) if len(shape) == 2 else (0, tensor.stride()[0])
+    offset = tensor.storage_offset()
+    storage = np.asarray(tensor._storage)
+    colors = plt.cm.viridis(np.linspace(0.15, 0.95, max(storage.size, 1)))
+
+    if ax is None:
+        width = max(cols, min(storage.size, 24)) * 0.55 + 1
+        _, ax = plt.subplots(figsize=(width, (rows + 2.6) * 0.55))
+    reads = {}
+    for r in range(rows):
+        for c in range(cols):
+            position = offset + r * strides[0] + c * strides[1]
+            reads[position] = reads.get(position, 0) + 1
+            ax.add_patch(plt.Rectangle((c, -r), 1, 1, color=colors[position], ec="white"))
+            ax.text(
+                c + 0.5,
+                -r + 0.55,
+                f"{storage[position]:g}",
+                ha="center",
+                va="center",
+                color="white",
+                fontsize=9,
+                weight="bold",
+            )
+            ax.text(
+                c + 0.5,
+                -r + 0.18,
+                f"@{position}",
+                ha="center",
+                va="center",
+                color="white",
+                fontsize=6,
+            )
+    top = -rows - 1.4
+    for position in range(storage.size):
+        used = position in reads
+        ax.add_patch(
+            plt.Rectangle(
+                (position, top), 1, 1, ec="white", color=colors[position] if used else "#dddddd"
+            )
+        )
+        ax.text(
+            position + 0.5,
+            top + 0.55,
+            f"{storage[position]:g}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if used else "#888888",
+        )
+        label = f"{position}" + (f" x{reads[position]}" if reads.get(position, 0) > 1 else "")
+        ax.text(position + 0.5, top - 0.25, label, ha="center", va="center", fontsize=6)
+    ax.text(-0.3, 0.5, "tensor", ha="right", va="center", fontsize=8)
+    ax.text(-0.3, top + 0.5, "storage", ha="right", va="center", fontsize=8)
+    ax.set_xlim(-1.6, max(cols, storage.size) + 0.2)
+    ax.set_ylim(top - 0.6, 1.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(
+        title
+        or f"shape {shape}, stride {strides if len(shape) == 2 else strides[1:]}, offset {offset}",
+        fontsize=9,
+    )
+    return ax

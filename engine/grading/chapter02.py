@@ -1,0 +1,158 @@
+"""Checks for chapter 2, Tensors from scratch (exercises/02_tensors.ipynb).
+
+Expected answers are written out by hand for the first cases and taken from the engine itself
+for the rest (the engine's strides and broadcasting are tested against PyTorch in tests/).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import engine
+from engine.grading.core import CheckFailed, exercise, expect, expect_type
+from engine.testing import same_storage
+
+CHAPTER = "02_tensors"
+
+
+def _expect_equal(case: str, expected, got) -> None:
+    if got != expected:
+        raise CheckFailed(f"{case}: expected {expected!r}, got {got!r}")
+
+
+def _as_tuple(case: str, got) -> tuple:
+    if got is None:
+        raise CheckFailed(f"{case}: expected a tuple, got None (a missing return statement?)")
+    if not isinstance(got, (tuple, list)):
+        raise CheckFailed(f"{case}: expected a tuple of ints, got {type(got).__name__} ({got!r})")
+    return tuple(got)
+
+
+@exercise(CHAPTER, "contiguous_strides", "the strides of a contiguous (row-major) tensor")
+def check_contiguous_strides(contiguous_strides) -> str:
+    cases = {(2, 3): (3, 1), (2, 3, 4): (12, 4, 1), (5,): (1,), (): ()}
+    for shape, expected in cases.items():
+        case = f"contiguous_strides({shape})"
+        _expect_equal(case, expected, _as_tuple(case, contiguous_strides(shape)))
+    # Sizes of 0 and 1: PyTorch counts them as 1 when it multiplies sizes into strides.
+    for shape in [(4, 1, 3), (3, 0, 2), (1, 1), (2, 5, 1, 7)]:
+        case = f"contiguous_strides({shape})"
+        expected = tuple(engine.zeros(shape).stride())
+        _expect_equal(case, expected, _as_tuple(case, contiguous_strides(shape)))
+    return "8 cases passed"
+
+
+@exercise(CHAPTER, "storage_index", "where element (i, j, ...) of a view lives in storage")
+def check_storage_index(storage_index) -> str:
+    _expect_equal(
+        "storage_index((1, 2), strides=(4, 1), offset=0)", 6, storage_index((1, 2), (4, 1), 0)
+    )
+    _expect_equal(
+        "storage_index((2, 0), strides=(1, 3), offset=5)", 7, storage_index((2, 0), (1, 3), 5)
+    )
+    base = engine.arange(60).view(3, 4, 5)
+    views = {
+        "a contiguous tensor": base,
+        "a transpose": base.transpose(0, 2),
+        "a slice with steps": base[1:, ::2, 1::3],
+        "an expanded tensor": base[:, :1, :].expand(3, 4, 5),
+        "a permuted narrow": base.permute(2, 0, 1).narrow(1, 1, 2),
+    }
+    for name, view in views.items():
+        storage = view._storage
+        for index in np.ndindex(*view.shape):
+            position = storage_index(index, tuple(view.stride()), view.storage_offset())
+            case = f"{name} of shape {tuple(view.shape)}, index {index}"
+            expect_type(case, position, int)
+            expect(
+                case,
+                0 <= position < storage.size,
+                f"position {position} is outside the storage of {storage.size} elements",
+            )
+            _expect_equal(
+                f"{case}: the element stored there", view[index].item(), storage[position].item()
+            )
+    return f"{2 + len(views)} cases passed"
+
+
+@exercise(CHAPTER, "broadcast_shapes", "PyTorch's broadcasting rule for shapes")
+def check_broadcast_shapes(broadcast_shapes) -> str:
+    good = [
+        ([(3, 1), (1, 4)], (3, 4)),
+        ([(8, 1, 6, 1), (7, 1, 5)], (8, 7, 6, 5)),
+        ([(5,), ()], (5,)),
+        ([(2, 3), (3,)], (2, 3)),
+        ([(0, 1), (1, 4)], (0, 4)),
+        ([(1,), (1, 1, 1)], (1, 1, 1)),
+        ([(4, 1), (1, 1), (1, 4)], (4, 4)),
+    ]
+    for shapes, expected in good:
+        case = f"broadcast_shapes{tuple(shapes)}"
+        _expect_equal(case, expected, _as_tuple(case, broadcast_shapes(*shapes)))
+    for shapes in [[(3,), (4,)], [(2, 3), (3, 2)], [(2, 1, 3), (1, 4, 2)]]:
+        case = f"broadcast_shapes{tuple(shapes)}"
+        try:
+            got = broadcast_shapes(*shapes)
+        except RuntimeError:
+            continue
+        except Exception as error:
+            raise CheckFailed(
+                f"{case}: expected RuntimeError as in PyTorch, got {type(error).__name__}: {error}"
+            ) from None
+        raise CheckFailed(
+            f"{case}: the shapes do not broadcast, expected RuntimeError, got {got!r}"
+        )
+    return f"{len(good) + 3} cases passed"
+
+
+def _expect_same_view(case: str, expected, got) -> None:
+    expect_type(case, got, engine.Tensor)
+    _expect_equal(f"{case}: shape", tuple(expected.shape), tuple(got.shape))
+    _expect_equal(f"{case}: strides", tuple(expected.stride()), tuple(got.stride()))
+    _expect_equal(f"{case}: storage offset", expected.storage_offset(), got.storage_offset())
+    expect(
+        case,
+        same_storage(expected, got),
+        "the result must be a view sharing the input's storage, not a copy",
+    )
+    _expect_equal(f"{case}: values", expected.tolist(), got.tolist())
+
+
+@exercise(CHAPTER, "transpose", "transpose as a pure change of shape and strides")
+def check_transpose(transpose) -> str:
+    base = engine.arange(24.0).view(2, 3, 4)
+    cases = [
+        (base, 0, 1),
+        (base, 0, 2),
+        (base, 2, 1),
+        (base, 1, 1),
+        (base[:, 1:, ::2], 0, 2),
+        (engine.arange(6.0).view(2, 3).t(), 0, 1),
+    ]
+    for tensor, dim0, dim1 in cases:
+        case = (
+            f"transpose of a {tuple(tensor.shape)} tensor with strides {tensor.stride()}, "
+            f"dims ({dim0}, {dim1})"
+        )
+        _expect_same_view(case, tensor.transpose(dim0, dim1), transpose(tensor, dim0, dim1))
+    return f"{len(cases)} cases passed"
+
+
+@exercise(CHAPTER, "sliding_windows", "overlapping windows as a view, with as_strided")
+def check_sliding_windows(sliding_windows) -> str:
+    signal = engine.arange(10.0)
+    cases = [
+        (signal, 3, 1),
+        (signal, 4, 2),
+        (signal, 10, 1),
+        (signal, 3, 4),
+        (signal[1::2], 2, 1),  # a non-contiguous input: stride 2, offset 1
+        (signal[2:9], 5, 3),
+    ]
+    for tensor, size, step in cases:
+        case = (
+            f"sliding_windows of {tensor.tolist()} (stride {tensor.stride()[0]}, offset "
+            f"{tensor.storage_offset()}), size={size}, step={step}"
+        )
+        _expect_same_view(case, tensor.unfold(0, size, step), sliding_windows(tensor, size, step))
+    return f"{len(cases)} cases passed"

@@ -1,0 +1,76 @@
+"""Joining tensors: ``cat`` along an existing dim, ``stack`` along a new one.
+
+Both copy into a new tensor, and both promote dtypes across their inputs like torch does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import reduce
+
+import numpy as np
+
+from engine import dtypes
+from engine.ops import layout
+from engine.ops import shape as shape_ops
+from engine.ops.elementwise import _cast_array, _wrap
+from engine.tensor import Tensor
+
+
+def _common_dtype(tensors: Sequence[Tensor]):
+    return reduce(dtypes.promote_types, (tensor.dtype for tensor in tensors))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate along ``dim``: all sizes must match except in ``dim``.
+
+    As in torch, 1-D tensors of size 0 are skipped whatever the other tensors' shapes (a legacy
+    rule that lets ``cat([torch.empty(0), x])`` grow a tensor from nothing).
+    """
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat(): expected a non-empty list of Tensors")
+    for position, tensor in enumerate(tensors):
+        if tensor.ndim == 0:
+            raise RuntimeError(
+                f"zero-dimensional tensor (at position {position}) cannot be concatenated"
+            )
+    dtype = _common_dtype(tensors)
+    kept = [tensor for tensor in tensors if not (tensor.ndim == 1 and tensor.shape[0] == 0)]
+    if not kept:
+        return _wrap(np.empty((0,)), dtype)
+    reference = kept[0]
+    axis = layout.wrap_dim(dim, reference.ndim)
+    for number, tensor in enumerate(tensors):
+        if tensor.ndim == 1 and tensor.shape[0] == 0:
+            continue
+        if tensor.ndim != reference.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {reference.ndim} and "
+                f"{tensor.ndim}"
+            )
+        for index in range(reference.ndim):
+            if index != axis and tensor.shape[index] != reference.shape[index]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {axis}. Expected size "
+                    f"{reference.shape[index]} but got size {tensor.shape[index]} for tensor "
+                    f"number {number} in the list."
+                )
+    arrays = [_cast_array(tensor._array(), dtype.numpy_dtype) for tensor in kept]
+    return _wrap(np.concatenate(arrays, axis=axis), dtype)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stack equal-shaped tensors along a new dim ``dim``: n tensors of ``shape`` ->
+    ``shape`` with ``n`` inserted at ``dim``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    axis = layout.wrap_dim(dim, tensors[0].ndim + 1)
+    for number, tensor in enumerate(tensors):
+        if tensor.shape != tensors[0].shape:
+            raise RuntimeError(
+                "stack expects each tensor to be equal size, but got "
+                f"{list(tensors[0].shape)} at entry 0 and {list(tensor.shape)} at entry {number}"
+            )
+    return cat([shape_ops.unsqueeze(tensor, axis) for tensor in tensors], axis)

@@ -1,0 +1,305 @@
+"""Pure shape-and-stride arithmetic: no tensors, no data, only tuples of integers.
+
+These are the rules PyTorch applies before it touches memory: what strides a contiguous tensor
+has, when a view is possible (ATen's ``computeStride``), how ``-1`` is inferred, how shapes
+broadcast, and how negative dims wrap.  Keeping them pure makes them easy to test and to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+Shape = tuple[int, ...]
+Strides = tuple[int, ...]
+
+
+def shape_from_args(args: Sequence) -> Shape:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))`` (or a list / Size) like torch factories do;
+    ``f()`` is a TypeError (use ``f(())`` for a 0-d tensor)."""
+    if len(args) == 0:
+        raise TypeError('missing 1 required positional argument: "size"')
+    if len(args) == 1 and isinstance(args[0], Iterable):
+        args = tuple(args[0])
+    shape = tuple(int(size) for size in args)
+    for size in shape:
+        if size < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {size}: {list(shape)}"
+            )
+    return shape
+
+
+def numel(shape: Sequence[int]) -> int:
+    """Number of elements of a tensor of this shape (1 for the 0-d shape ``()``)."""
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def contiguous_strides(shape: Sequence[int]) -> Strides:
+    """Row-major strides in elements; a size-0 dim counts as 1 so strides stay positive.
+
+    ``contiguous_strides((2, 3, 4)) == (12, 4, 1)``, ``contiguous_strides((2, 0, 3)) == (3, 3, 1)``.
+    """
+    strides = []
+    running = 1
+    for size in reversed(shape):
+        strides.append(running)
+        running *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def is_contiguous(shape: Sequence[int], strides: Sequence[int]) -> bool:
+    """PyTorch's definition: row-major order, ignoring dims of size 1 (their stride is free)."""
+    if numel(shape) == 0:
+        return True
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides), strict=True):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def is_non_overlapping_and_dense(shape: Sequence[int], strides: Sequence[int]) -> bool:
+    """Whether the elements fill a block of memory exactly once, in some order of the dims.
+
+    Port of ATen's ``compute_non_overlapping_and_dense``: dims of size 0 or 1 are ignored, and a
+    contiguous tensor (which includes every empty tensor) counts as dense.
+    """
+    if is_contiguous(shape, strides):
+        return True
+    if len(shape) == 1:
+        return shape[0] < 2 or strides[0] == 1
+    # Innermost (smallest stride) first; dims of size < 2 go last and end the check.
+    order = sorted(range(len(shape)), key=lambda dim: (shape[dim] < 2, strides[dim]))
+    expected = 1
+    for dim in order:
+        if shape[dim] < 2:
+            return True
+        if strides[dim] != expected:
+            return False
+        expected *= shape[dim]
+    return True
+
+
+def dense_strides_like(shape: Sequence[int], strides: Sequence[int]) -> Strides:
+    """Strides of a dense tensor that keeps the memory order of the dims of ``strides``.
+
+    Port of ATen's ``infer_dense_strides`` (what ``empty_like`` uses with preserve_format):
+    dims are insertion-sorted from innermost by stride, zero strides keep their place, and equal
+    strides put the smaller size inside.
+    """
+    ndim = len(shape)
+    if ndim == 0:
+        return ()
+    if is_non_overlapping_and_dense(shape, strides):
+        return tuple(strides)
+
+    def compare(dim0: int, dim1: int) -> int:
+        stride0, stride1 = strides[dim0], strides[dim1]
+        if stride0 == 0 or stride1 == 0:
+            return 0
+        if stride0 != stride1:
+            return -1 if stride0 < stride1 else 1
+        return 1 if shape[dim0] > shape[dim1] else 0
+
+    innermost_first = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):
+        moving = i
+        for j in range(i - 1, -1, -1):
+            comparison = compare(innermost_first[j], innermost_first[moving])
+            if comparison > 0:
+                innermost_first[j], innermost_first[moving] = (
+                    innermost_first[moving],
+                    innermost_first[j],
+                )
+                moving = j
+            elif comparison < 0:
+                break
+    result = [0] * ndim
+    running = 1
+    for dim in innermost_first:
+        result[dim] = running
+        running *= max(shape[dim], 1)
+    return tuple(result)
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """Turn a possibly negative ``dim`` into an index in ``range(ndim)`` (a 0-d tensor has one
+    addressable dim, as in torch); IndexError with torch's message otherwise."""
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+            f"but got {dim})"
+        )
+    return dim % rank
+
+
+def wrap_dims(dims: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """Normalise the ``dim`` of a reduction: None or () mean every dim; repeats are an error."""
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, int):
+        dims = (dims,)
+    wrapped = tuple(wrap_dim(dim, ndim) for dim in dims)
+    seen = set()
+    for dim in wrapped:
+        if dim in seen:
+            raise RuntimeError(f"dim {dim} appears multiple times in the list of dims")
+        seen.add(dim)
+    if ndim == 0:
+        return ()
+    return wrapped if wrapped else tuple(range(ndim))
+
+
+def infer_size(shape: Sequence[int], total: int) -> Shape:
+    """Replace a single ``-1`` in ``shape`` so that it holds ``total`` elements (view/reshape)."""
+    shape = [int(size) for size in shape]
+    inferred = None
+    known = 1
+    for index, size in enumerate(shape):
+        if size == -1:
+            if inferred is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            inferred = index
+        elif size >= 0:
+            known *= size
+        else:
+            raise RuntimeError(f"invalid shape dimension {size} at index {index} of shape {shape}")
+    if inferred is None:
+        if known == total:
+            return tuple(shape)
+    elif known != 0 and total % known == 0:
+        shape[inferred] = total // known
+        return tuple(shape)
+    elif known == 0 and total == 0:
+        raise RuntimeError(
+            f"cannot reshape tensor of 0 elements into shape {shape} because the unspecified "
+            "dimension size -1 can be any value and is ambiguous"
+        )
+    raise RuntimeError(f"shape '{shape}' is invalid for input of size {total}")
+
+
+def view_strides(
+    old_shape: Sequence[int], old_strides: Sequence[int], new_shape: Sequence[int]
+) -> Strides | None:
+    """Strides that let ``new_shape`` view the same memory, or None when no view exists.
+
+    Port of ATen's ``computeStride`` (aten/src/ATen/TensorUtils.cpp).  The old dims are grouped
+    into chunks that are contiguous among themselves; a view exists when the new dims can be
+    grouped the same way, each group spanning exactly one chunk.
+    """
+    if len(old_shape) == 0:
+        return (1,) * len(new_shape)
+    total = numel(old_shape)
+    if total == 0:
+        if tuple(old_shape) == tuple(new_shape):
+            return tuple(old_strides)
+        return contiguous_strides(new_shape)
+
+    new_strides = [0] * len(new_shape)
+    view_dim = len(new_shape) - 1
+    chunk_base_stride = old_strides[-1]
+    tensor_numel = 1
+    view_numel = 1
+    for tensor_dim in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[tensor_dim]
+        chunk_ends = tensor_dim == 0 or (
+            old_shape[tensor_dim - 1] != 1
+            and old_strides[tensor_dim - 1] != tensor_numel * chunk_base_stride
+        )
+        if chunk_ends:
+            while view_dim >= 0 and (view_numel < tensor_numel or new_shape[view_dim] == 1):
+                new_strides[view_dim] = view_numel * chunk_base_stride
+                view_numel *= new_shape[view_dim]
+                view_dim -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_dim > 0:
+                chunk_base_stride = old_strides[tensor_dim - 1]
+                tensor_numel = 1
+                view_numel = 1
+    if view_dim != -1:
+        return None
+    return tuple(new_strides)
+
+
+def broadcast_shapes(*shapes: Sequence[int]) -> Shape:
+    """The shape that all ``shapes`` broadcast to, aligning them on their last dim.
+
+    Sizes must be equal or 1 in every dim; otherwise RuntimeError with torch's message
+    ("The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1").
+    """
+    result: list[int] = []
+    for shape in shapes:
+        shape = (int(shape),) if isinstance(shape, int) else tuple(shape)
+        result = _broadcast_pair(result, shape)
+    return tuple(result)
+
+
+def _broadcast_pair(first: Sequence[int], second: Sequence[int]) -> list[int]:
+    ndim = max(len(first), len(second))
+    result = [0] * ndim
+    for index in range(ndim - 1, -1, -1):
+        offset = ndim - 1 - index
+        dim_first = len(first) - 1 - offset
+        dim_second = len(second) - 1 - offset
+        size_first = first[dim_first] if dim_first >= 0 else 1
+        size_second = second[dim_second] if dim_second >= 0 else 1
+        if size_first != size_second and size_first != 1 and size_second != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({size_first}) must match the size of tensor b "
+                f"({size_second}) at non-singleton dimension {index} "
+                f"(shapes {list(first)} and {list(second)})"
+            )
+        result[index] = size_second if size_first == 1 else size_first
+    return result
+
+
+def expand_strides(
+    shape: Sequence[int], strides: Sequence[int], target: Sequence[int]
+) -> tuple[Shape, Strides]:
+    """Shape and strides of ``expand(target)``: new leading dims and expanded size-1 dims get
+    stride 0, ``-1`` keeps a size.  Port of ATen's ``inferExpandGeometry``."""
+    ndim, target_ndim = len(shape), len(target)
+    if target_ndim < ndim:
+        raise RuntimeError(
+            f"expand(size={list(target)}): the number of sizes provided ({target_ndim}) must be "
+            f"greater or equal to the number of dimensions in the tensor ({ndim})"
+        )
+    new_shape = [0] * target_ndim
+    new_strides = [0] * target_ndim
+    for index in range(target_ndim - 1, -1, -1):
+        offset = target_ndim - 1 - index
+        dim = ndim - 1 - offset
+        size = shape[dim] if dim >= 0 else 1
+        if dim >= 0:
+            stride = strides[dim]
+        elif index + 1 < target_ndim:
+            stride = new_shape[index + 1] * new_strides[index + 1]
+        else:
+            stride = 0  # expanding a 0-d tensor: torch gives every new dim stride 0
+        target_size = int(target[index])
+        if target_size == -1:
+            if dim < 0:
+                raise RuntimeError(
+                    f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                    f"non-existing dimension {index}"
+                )
+            target_size = size
+        if size != target_size:
+            if size != 1:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({target_size}) must match the existing "
+                    f"size ({size}) at non-singleton dimension {index}.  Target sizes: "
+                    f"{list(target)}.  Tensor sizes: {list(shape)}"
+                )
+            stride = 0
+        new_shape[index] = target_size
+        new_strides[index] = stride
+    return tuple(new_shape), tuple(new_strides)

@@ -1,0 +1,308 @@
+"""Views and shape ops: new shape/strides/offset over the same storage, copying only when a view
+cannot express the result (``reshape``, ``contiguous``).
+
+Every function here computes the new metadata with the pure helpers of
+:mod:`engine.ops.layout` and then calls ``Tensor._view``; the only data movement is in
+:func:`contiguous` and :func:`clone`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from engine.ops import layout
+from engine.tensor import Tensor
+
+
+def _sizes_from_args(sizes: tuple) -> tuple[int, ...]:
+    # `t.view(2, 3)` and `t.view((2, 3))` both work, as in torch; -1 is allowed here.
+    if len(sizes) == 1 and isinstance(sizes[0], Sequence):
+        sizes = tuple(sizes[0])
+    return tuple(int(size) for size in sizes)
+
+
+def view(tensor: Tensor, *shape) -> Tensor:
+    """The same elements with a new ``shape`` (one size may be -1), sharing storage.
+
+    Raises RuntimeError when no strides can express the new shape over the old memory layout
+    (ATen's ``computeStride`` says no); ``reshape`` copies in that case.
+    """
+    new_shape = layout.infer_size(_sizes_from_args(shape), tensor.numel())
+    strides = layout.view_strides(tensor.shape, tensor.stride(), new_shape)
+    if strides is None:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return tensor._view(new_shape, strides, tensor.storage_offset())
+
+
+def reshape(tensor: Tensor, *shape) -> Tensor:
+    """Like :func:`view` when a view is possible, else a contiguous copy with the new shape."""
+    new_shape = layout.infer_size(_sizes_from_args(shape), tensor.numel())
+    strides = layout.view_strides(tensor.shape, tensor.stride(), new_shape)
+    if strides is not None:
+        return tensor._view(new_shape, strides, tensor.storage_offset())
+    return view(contiguous(tensor), new_shape)
+
+
+def contiguous(tensor: Tensor) -> Tensor:
+    """``tensor`` itself if already contiguous, else a row-major copy."""
+    if tensor.is_contiguous():
+        return tensor
+    return Tensor._from_array(tensor._array())
+
+
+def clone(tensor: Tensor) -> Tensor:
+    """A copy with its own storage that keeps the memory order of the dims (preserve_format)."""
+    strides = layout.dense_strides_like(tensor.shape, tensor.stride())
+    return empty_strided_copy(tensor._array(), tensor.shape, strides)
+
+
+def empty_strided_copy(values: np.ndarray, shape, strides) -> Tensor:
+    """A fresh tensor with the given dense ``strides`` holding ``values`` (broadcast to shape)."""
+    extent = 1 + sum((size - 1) * stride for size, stride in zip(shape, strides, strict=True))
+    extent = extent if layout.numel(shape) > 0 else 0
+    storage = np.empty(extent, dtype=values.dtype)
+    result = Tensor(storage, shape, strides)
+    result._array()[...] = values
+    return result
+
+
+def transpose(tensor: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims by swapping their sizes and strides (a view)."""
+    dim0 = layout.wrap_dim(dim0, tensor.ndim)
+    dim1 = layout.wrap_dim(dim1, tensor.ndim)
+    if tensor.ndim == 0:
+        return tensor._view((), (), tensor.storage_offset())
+    shape, strides = list(tensor.shape), list(tensor.stride())
+    shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
+    strides[dim0], strides[dim1] = strides[dim1], strides[dim0]
+    return tensor._view(shape, strides, tensor.storage_offset())
+
+
+def t(tensor: Tensor) -> Tensor:
+    """Transpose of a matrix; 0-d and 1-d tensors are returned as views of themselves."""
+    if tensor.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {tensor.ndim}D")
+    if tensor.ndim < 2:
+        return tensor._view(tensor.shape, tensor.stride(), tensor.storage_offset())
+    return transpose(tensor, 0, 1)
+
+
+def reverse_dims(tensor: Tensor) -> Tensor:
+    """``tensor.T``: all dims reversed (PyTorch warns for ndim other than 2, and so do we)."""
+    if tensor.ndim not in (0, 2):
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated. Consider `x.mT` to transpose batches of matrices or "
+            "`x.permute(*reversed(range(x.ndim)))` to reverse the dimensions of a tensor.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return permute(tensor, tuple(reversed(range(tensor.ndim))))
+
+
+def matrix_transpose(tensor: Tensor) -> Tensor:
+    """``tensor.mT``: swap the last two dims of a (batch of) matrix."""
+    if tensor.ndim == 0:
+        warnings.warn("Tensor.mT is deprecated on 0-D tensors.", UserWarning, stacklevel=3)
+        return tensor._view((), (), tensor.storage_offset())
+    if tensor.ndim < 2:
+        raise RuntimeError(
+            "tensor.mT is only supported on matrices or batches of matrices. "
+            f"Got {tensor.ndim}-D tensor."
+        )
+    return transpose(tensor, -2, -1)
+
+
+def _wrap_distinct(dims: Sequence[int], ndim: int, duplicate_message: str) -> list[int]:
+    """Wrap negative dims one by one, raising at the first repeat (torch's order of errors)."""
+    wrapped: list[int] = []
+    for dim in dims:
+        dim = layout.wrap_dim(dim, ndim)
+        if dim in wrapped:
+            raise RuntimeError(duplicate_message.format(dim=dim))
+        wrapped.append(dim)
+    return wrapped
+
+
+def permute(tensor: Tensor, *dims) -> Tensor:
+    """Reorder the dims: result dim ``i`` is input dim ``dims[i]`` (a view)."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
+    dims = _sizes_from_args(dims)
+    if len(dims) != tensor.ndim:
+        raise RuntimeError(
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            "length of the desired ordering of dimensions i.e. "
+            f"input.dim() = {tensor.ndim} is not equal to len(dims) = {len(dims)}"
+        )
+    wrapped = _wrap_distinct(dims, tensor.ndim, "permute(): duplicate dims are not allowed.")
+    shape = [tensor.shape[dim] for dim in wrapped]
+    strides = [tensor.stride()[dim] for dim in wrapped]
+    return tensor._view(shape, strides, tensor.storage_offset())
+
+
+def expand(tensor: Tensor, *sizes) -> Tensor:
+    """Repeat size-1 dims (and add leading dims) without copying: their stride becomes 0.
+
+    ``-1`` keeps a dim's size.  Writing into an expanded tensor writes several elements at once,
+    which is why in-place ops on it are usually a mistake.
+    """
+    if not sizes:
+        raise TypeError('expand() missing 1 required positional arguments: "size"')
+    target = _sizes_from_args(sizes)
+    shape, strides = layout.expand_strides(tensor.shape, tensor.stride(), target)
+    return tensor._view(shape, strides, tensor.storage_offset())
+
+
+def broadcast_to(tensor: Tensor, shape: Sequence[int]) -> Tensor:
+    """``expand`` to ``shape`` (a view with stride 0 in the broadcast dims)."""
+    return expand(tensor, tuple(shape))
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """Expand all tensors to their common broadcast shape (views)."""
+    shape = layout.broadcast_shapes(*(tensor.shape for tensor in tensors))
+    return tuple(expand(tensor, shape) for tensor in tensors)
+
+
+def squeeze(tensor: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """Remove size-1 dims: all of them, or those among ``dim`` (other dims are kept)."""
+    if dim is None:
+        chosen = set(range(tensor.ndim))
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        chosen = set(
+            _wrap_distinct(
+                dims, tensor.ndim, "dim {dim} appears multiple times in the list of dims"
+            )
+        )
+    keep = [
+        index for index in range(tensor.ndim) if not (index in chosen and tensor.shape[index] == 1)
+    ]
+    return tensor._view(
+        [tensor.shape[index] for index in keep],
+        [tensor.stride()[index] for index in keep],
+        tensor.storage_offset(),
+    )
+
+
+def unsqueeze(tensor: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at ``dim`` (in ``[-ndim-1, ndim]``)."""
+    dim = layout.wrap_dim(dim, tensor.ndim + 1)
+    shape, strides = list(tensor.shape), list(tensor.stride())
+    # The new dim's stride is irrelevant for addressing; torch uses size*stride of the next dim.
+    new_stride = shape[dim] * strides[dim] if dim < tensor.ndim else 1
+    shape.insert(dim, 1)
+    strides.insert(dim, new_stride)
+    return tensor._view(shape, strides, tensor.storage_offset())
+
+
+def flatten(tensor: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one (a view when possible, like reshape)."""
+    if tensor.ndim == 0:
+        return reshape(tensor, (1,))
+    start = layout.wrap_dim(start_dim, tensor.ndim)
+    end = layout.wrap_dim(end_dim, tensor.ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return tensor
+    merged = layout.numel(tensor.shape[start : end + 1])
+    return reshape(tensor, (*tensor.shape[:start], merged, *tensor.shape[end + 1 :]))
+
+
+def narrow(tensor: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements ``start .. start+length-1`` along ``dim`` (a view; negative start wraps)."""
+    if tensor.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    dim = layout.wrap_dim(dim, tensor.ndim)
+    size = tensor.shape[dim]
+    if not -size <= start <= size:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+        )
+    if start < 0:
+        start += size
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    shape = list(tensor.shape)
+    shape[dim] = length
+    offset = tensor.storage_offset() + start * tensor.stride()[dim]
+    return tensor._view(shape, tensor.stride(), offset)
+
+
+def unfold(tensor: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """All windows of ``size`` elements along ``dimension``, ``step`` apart, as a new last dim.
+
+    Shape: ``dimension`` becomes ``(n - size) // step + 1`` and a dim of ``size`` is appended;
+    windows overlap in memory when ``step < size`` (a view, nothing is copied).
+    """
+    dim = layout.wrap_dim(dimension, tensor.ndim)
+    shape, strides = list(tensor.shape), list(tensor.stride())
+    if tensor.ndim == 0:
+        shape, strides = [1], [1]
+    length = shape[dim]
+    if size > length:
+        raise RuntimeError(
+            f"maximum size for tensor at dimension {dim} is {length} but size is {size}"
+        )
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    window_stride = strides[dim]
+    shape[dim] = (length - size) // step + 1
+    strides[dim] = window_stride * step
+    if tensor.ndim == 0:
+        return tensor._view([size], [1], tensor.storage_offset())
+    return tensor._view([*shape, size], [*strides, window_stride], tensor.storage_offset())
+
+
+def as_strided(
+    tensor: Tensor,
+    size: Sequence[int],
+    stride: Sequence[int],
+    storage_offset: int | None = None,
+) -> Tensor:
+    """Any shape/strides/offset over ``tensor``'s storage (offset defaults to tensor's own).
+
+    Like torch, the view must stay inside the storage; unlike torch's message, ours names the
+    highest element index the view would read and the storage size.  Strides must be >= 0.
+    """
+    size = tuple(int(one) for one in size)
+    stride = tuple(int(one) for one in stride)
+    offset = tensor.storage_offset() if storage_offset is None else int(storage_offset)
+    if len(size) != len(stride):
+        raise RuntimeError(
+            f"mismatch in length of strides and shape: {len(size)} sizes and {len(stride)} strides"
+        )
+    if any(one < 0 for one in size):
+        raise RuntimeError(f"as_strided: Negative sizes are not allowed, got {list(size)}")
+    if any(one < 0 for one in stride):
+        raise RuntimeError(
+            "as_strided: Negative strides are not supported at the moment, "
+            f"got strides: {list(stride)}"
+        )
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    storage_size = tensor._storage.shape[0]
+    if layout.numel(size) > 0:
+        highest = offset + sum((one - 1) * step for one, step in zip(size, stride, strict=True))
+        if highest >= storage_size:
+            raise RuntimeError(
+                f"as_strided: the view size={list(size)}, stride={list(stride)}, "
+                f"storage_offset={offset} reads element {highest} of a storage that holds only "
+                f"{storage_size} elements (valid indices 0..{storage_size - 1})"
+            )
+    elif offset > storage_size:
+        raise RuntimeError(
+            f"as_strided: storage_offset={offset} is past the end of a storage of "
+            f"{storage_size} elements"
+        )
+    return tensor._view(size, stride, offset)

@@ -1,0 +1,772 @@
+"""The Tensor: a flat storage buffer seen through a shape, strides and an offset.
+
+Every tensor holds ``_storage``, a 1-D NumPy array shared by all views of the same data, and
+three numbers that say how to read it: element ``(i, j, ...)`` lives at
+``_storage[storage_offset + i * stride[0] + j * stride[1] + ...]``.  Views (``view``,
+``transpose``, slicing, ``expand`` ...) build a new Tensor over the same storage with other
+numbers; nothing is copied.
+
+The methods here are thin: each delegates to a function in :mod:`engine.ops`, where the op is
+defined once.  The autograd fields (``requires_grad``, ``grad``, ``grad_fn``) are placeholders
+that the autograd layer fills in.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from engine import dtypes
+from engine.dtypes import DType
+from engine.ops import layout
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints that prints like ``torch.Size``."""
+
+    def __new__(cls, sizes: Sequence[int] = ()):
+        return super().__new__(cls, (int(size) for size in sizes))
+
+    def __repr__(self) -> str:
+        return f"engine.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __getitem__(self, key):
+        item = super().__getitem__(key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def numel(self) -> int:
+        """Number of elements a tensor of this shape holds."""
+        return layout.numel(self)
+
+
+class VersionCounter:
+    """Counts in-place writes to a storage; shared by a tensor and all its views so that the
+    autograd layer can detect a saved tensor that was modified after it was saved."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self) -> None:
+        self.value += 1
+
+
+class Device:
+    """The only device of this engine: the CPU (prints like ``torch.device``)."""
+
+    type = "cpu"
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __eq__(self, other) -> bool:
+        return str(other) == "cpu"
+
+    def __format__(self, format_spec: str) -> str:
+        # f"{loss:.4f}" works on a 0-d tensor, as in torch.
+        if self.ndim == 0:
+            return format(self.item(), format_spec)
+        return format(repr(self), format_spec)
+
+    def __contains__(self, element) -> bool:
+        return builtins.bool(reduction.any(elementwise.eq(self, element)).item())
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+
+cpu = Device()
+
+
+def _is_operand(value) -> bool:
+    """Whether an operator can combine ``value`` with a tensor; for anything else the operator
+    returns NotImplemented so that Python tries the other operand (and ``t == None`` is False)."""
+    return isinstance(value, Tensor | builtins.int | builtins.float | np.number | np.bool_)
+
+
+def _operator(method):
+    """Decorate a binary operator method so that it returns NotImplemented for operands a tensor
+    cannot combine with (Python then tries the other operand's reflected method)."""
+
+    @functools.wraps(method)
+    def checked(self, other):
+        if not _is_operand(other):
+            return NotImplemented
+        return method(self, other)
+
+    return checked
+
+
+class Tensor:
+    """An n-dimensional array of one dtype, stored as ``storage + shape + strides + offset``.
+
+    Create tensors with the factories (:func:`engine.tensor`, :func:`engine.zeros`, ...), not
+    with this constructor, which wraps an existing storage without copying it.
+    """
+
+    # NumPy must not treat a Tensor as an array in `np_scalar * tensor`: returning
+    # NotImplemented from its ufuncs makes Python call Tensor.__rmul__ instead.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        storage: np.ndarray,
+        shape: Sequence[int],
+        strides: Sequence[int],
+        storage_offset: int = 0,
+        *,
+        requires_grad: bool = False,
+        base: Tensor | None = None,
+    ) -> None:
+        if not isinstance(storage, np.ndarray) or storage.ndim != 1:
+            raise TypeError(
+                "Tensor(storage, shape, strides) wraps a 1-D NumPy storage buffer; "
+                "to build a tensor from data use engine.tensor(data)"
+            )
+        self._storage = storage
+        self._shape = Size(shape)
+        self._strides = tuple(int(stride) for stride in strides)
+        self._storage_offset = int(storage_offset)
+        self.dtype: DType = dtypes.from_numpy_dtype(storage.dtype)
+        # A view records the tensor that owns the storage (torch's `._base`) and shares its
+        # version counter; a fresh tensor starts its own.
+        self._base = base
+        self._version_counter = base._version_counter if base is not None else VersionCounter()
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+
+    # ----------------------------------------------------------------- construction helpers
+    @classmethod
+    def _from_array(cls, array: np.ndarray, *, requires_grad: bool = False) -> Tensor:
+        """A contiguous tensor owning a copy of ``array``'s values (any NumPy dtype we support)."""
+        contiguous = np.array(array, copy=True, order="C")
+        return cls(
+            contiguous.reshape(-1),
+            contiguous.shape,
+            layout.contiguous_strides(contiguous.shape),
+            requires_grad=requires_grad,
+        )
+
+    def _view(self, shape: Sequence[int], strides: Sequence[int], storage_offset: int) -> Tensor:
+        """A new tensor over this tensor's storage (no copy), recorded as a view of its base."""
+        return Tensor(
+            self._storage,
+            shape,
+            strides,
+            storage_offset,
+            base=self._base if self._base is not None else self,
+        )
+
+    def _array(self) -> np.ndarray:
+        """A NumPy view of exactly this tensor's elements (writes go to the shared storage)."""
+        itemsize = self._storage.itemsize
+        return np.lib.stride_tricks.as_strided(
+            self._storage[self._storage_offset :],
+            shape=self._shape,
+            strides=tuple(stride * itemsize for stride in self._strides),
+        )
+
+    # --------------------------------------------------------------------------- metadata
+    @property
+    def shape(self) -> Size:
+        return self._shape
+
+    def size(self, dim: int | None = None) -> Size | int:
+        """The shape, or the size of one dim (negative dims count from the end)."""
+        if dim is None:
+            return self._shape
+        return self._shape[layout.wrap_dim(dim, self.ndim)]
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """Elements to skip in storage to move one step along each dim (or along ``dim``)."""
+        if dim is None:
+            return self._strides
+        return self._strides[layout.wrap_dim(dim, self.ndim)]
+
+    def storage_offset(self) -> int:
+        """Index in storage of this tensor's first element."""
+        return self._storage_offset
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    def dim(self) -> int:
+        return len(self._shape)
+
+    def numel(self) -> int:
+        return layout.numel(self._shape)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
+
+    @property
+    def device(self) -> Device:
+        return cpu
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        """``self``: engine tensors always live on the CPU."""
+        return self
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_contiguous(self) -> bool:
+        """Row-major with no gaps, ignoring size-1 dims (PyTorch's definition)."""
+        return layout.is_contiguous(self._shape, self._strides)
+
+    def data_ptr(self) -> int:
+        """Address of this tensor's first element (storage start + offset * itemsize)."""
+        start = self._storage.__array_interface__["data"][0]
+        return start + self._storage_offset * self._storage.itemsize
+
+    def untyped_storage(self) -> np.ndarray:
+        """The flat storage buffer shared by all views (a 1-D NumPy array)."""
+        return self._storage
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has seen."""
+        return self._version_counter.value
+
+    # -------------------------------------------------------------------------- autograd
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients"
+            )
+        self._requires_grad = builtins.bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def detach(self) -> Tensor:
+        """A view of the same storage that does not require grad."""
+        return self._view(self._shape, self._strides, self._storage_offset)
+
+    # ----------------------------------------------------------------- conversion to Python
+    def numpy(self) -> np.ndarray:
+        """A NumPy array sharing memory with this tensor (bfloat16 comes as ml_dtypes.bfloat16,
+        which ``torch`` refuses)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
+            )
+        return self._array()
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        array = self._array()
+        return array if dtype is None else array.astype(dtype)
+
+    def tolist(self):
+        """Nested Python lists of Python numbers (a number for a 0-d tensor)."""
+        return _python_values(self)
+
+    def item(self) -> builtins.int | builtins.float | builtins.bool:
+        """The single element as a Python number."""
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.numel()} elements cannot be converted to Scalar"
+            )
+        return _python_values(self.reshape(()))
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[index] for index in range(self._shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.numel() == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        if self.numel() > 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self.item())
+
+    def __float__(self) -> float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> int:
+        return builtins.int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self.item())
+
+    def __format__(self, format_spec: str) -> str:
+        # f"{loss:.4f}" works on a 0-d tensor, as in torch.
+        if self.ndim == 0:
+            return format(self.item(), format_spec)
+        return format(repr(self), format_spec)
+
+    def __contains__(self, element) -> bool:
+        return builtins.bool(reduction.any(elementwise.eq(self, element)).item())
+
+    def __hash__(self) -> int:
+        # `==` is elementwise, so hashing must be by identity (as in torch).
+        return id(self)
+
+    def __repr__(self) -> str:
+        return formatting.tensor_repr(self)
+
+    # ------------------------------------------------------------------- dtype conversion
+    def to(self, *args, dtype: DType | None = None, copy: bool = False, **kwargs) -> Tensor:
+        """Convert to another dtype (``to(engine.float64)``, ``to(other_tensor)``); a device
+        argument must be ``'cpu'``.  Returns ``self`` when nothing changes and copy is False."""
+        for argument in args:
+            if isinstance(argument, DType):
+                dtype = argument
+            elif isinstance(argument, Tensor):
+                dtype = argument.dtype
+            elif str(argument) != "cpu":
+                raise RuntimeError(f"engine tensors live on the CPU only, got device {argument!r}")
+        return elementwise.to_dtype(self, dtype if dtype is not None else self.dtype, copy=copy)
+
+    def type(self, dtype: DType | None = None):
+        if dtype is None:
+            return f"engine.{self.dtype.name}"
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def bfloat16(self) -> Tensor:
+        return self.to(dtypes.bfloat16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def short(self) -> Tensor:
+        return self.to(dtypes.int16)
+
+    def byte(self) -> Tensor:
+        return self.to(dtypes.uint8)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool)
+
+    # ------------------------------------------------------------------ views and copies
+    def view(self, *shape) -> Tensor:
+        """Same storage seen with another shape; RuntimeError when strides do not allow it."""
+        return shape_ops.view(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return shape_ops.view(self, other.shape)
+
+    def reshape(self, *shape) -> Tensor:
+        return shape_ops.reshape(self, *shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return shape_ops.reshape(self, other.shape)
+
+    def contiguous(self) -> Tensor:
+        return shape_ops.contiguous(self)
+
+    def clone(self) -> Tensor:
+        return shape_ops.clone(self)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return shape_ops.transpose(self, dim0, dim1)
+
+    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
+        return shape_ops.transpose(self, dim0, dim1)
+
+    def t(self) -> Tensor:
+        return shape_ops.t(self)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - torch's name
+        return shape_ops.reverse_dims(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - torch's name
+        return shape_ops.matrix_transpose(self)
+
+    def permute(self, *dims) -> Tensor:
+        return shape_ops.permute(self, *dims)
+
+    def expand(self, *sizes) -> Tensor:
+        return shape_ops.expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return shape_ops.expand(self, other.shape)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return shape_ops.broadcast_to(self, shape)
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        return shape_ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return shape_ops.unsqueeze(self, dim)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return shape_ops.narrow(self, dim, start, length)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        return shape_ops.unfold(self, dimension, size, step)
+
+    def as_strided(
+        self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
+    ) -> Tensor:
+        return shape_ops.as_strided(self, size, stride, storage_offset)
+
+    # ------------------------------------------------------------------------- indexing
+    def __getitem__(self, index) -> Tensor:
+        return indexing.getitem(self, index)
+
+    def __setitem__(self, index, value) -> None:
+        indexing.setitem(self, index, value)
+
+    # ---------------------------------------------------------------------- arithmetic
+    @_operator
+    def __add__(self, other):
+        return elementwise.add(self, other)
+
+    @_operator
+    def __radd__(self, other):
+        return elementwise.add(other, self)
+
+    @_operator
+    def __sub__(self, other):
+        return elementwise.sub(self, other)
+
+    @_operator
+    def __rsub__(self, other):
+        return elementwise.sub(other, self)
+
+    @_operator
+    def __mul__(self, other):
+        return elementwise.mul(self, other)
+
+    @_operator
+    def __rmul__(self, other):
+        return elementwise.mul(other, self)
+
+    @_operator
+    def __truediv__(self, other):
+        return elementwise.div(self, other)
+
+    @_operator
+    def __rtruediv__(self, other):
+        return elementwise.div(other, self)
+
+    @_operator
+    def __floordiv__(self, other):
+        return elementwise.floor_divide(self, other)
+
+    @_operator
+    def __rfloordiv__(self, other):
+        return elementwise.floor_divide(other, self)
+
+    @_operator
+    def __mod__(self, other):
+        return elementwise.remainder(self, other)
+
+    @_operator
+    def __rmod__(self, other):
+        return elementwise.remainder(other, self)
+
+    @_operator
+    def __pow__(self, other):
+        return elementwise.pow(self, other)
+
+    @_operator
+    def __rpow__(self, other):
+        return elementwise.pow(other, self)
+
+    def __neg__(self):
+        return elementwise.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return elementwise.abs(self)
+
+    def __invert__(self):
+        return elementwise.logical_not(self)
+
+    def __matmul__(self, other):
+        return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    @_operator
+    def __eq__(self, other):  # type: ignore[override]
+        return elementwise.eq(self, other)
+
+    @_operator
+    def __ne__(self, other):  # type: ignore[override]
+        return elementwise.ne(self, other)
+
+    @_operator
+    def __lt__(self, other):
+        return elementwise.lt(self, other)
+
+    @_operator
+    def __le__(self, other):
+        return elementwise.le(self, other)
+
+    @_operator
+    def __gt__(self, other):
+        return elementwise.gt(self, other)
+
+    @_operator
+    def __ge__(self, other):
+        return elementwise.ge(self, other)
+
+    # In-place operators write into this tensor's storage (views see the change).
+    def __iadd__(self, other):
+        return elementwise.add_(self, other)
+
+    def __isub__(self, other):
+        return elementwise.sub_(self, other)
+
+    def __imul__(self, other):
+        return elementwise.mul_(self, other)
+
+    def __itruediv__(self, other):
+        return elementwise.div_(self, other)
+
+    def add(self, other, *, alpha=1):
+        return elementwise.add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        return elementwise.sub(self, other, alpha=alpha)
+
+    def mul(self, other):
+        return elementwise.mul(self, other)
+
+    def div(self, other):
+        return elementwise.div(self, other)
+
+    def pow(self, exponent):
+        return elementwise.pow(self, exponent)
+
+    def neg(self):
+        return elementwise.neg(self)
+
+    def eq(self, other):
+        return elementwise.eq(self, other)
+
+    def ne(self, other):
+        return elementwise.ne(self, other)
+
+    def lt(self, other):
+        return elementwise.lt(self, other)
+
+    def le(self, other):
+        return elementwise.le(self, other)
+
+    def gt(self, other):
+        return elementwise.gt(self, other)
+
+    def ge(self, other):
+        return elementwise.ge(self, other)
+
+    def add_(self, other, *, alpha=1):
+        return elementwise.add_(self, other, alpha=alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return elementwise.sub_(self, other, alpha=alpha)
+
+    def mul_(self, other):
+        return elementwise.mul_(self, other)
+
+    def div_(self, other):
+        return elementwise.div_(self, other)
+
+    def copy_(self, source) -> Tensor:
+        return elementwise.copy_(self, source)
+
+    def fill_(self, value) -> Tensor:
+        return elementwise.copy_(self, value)
+
+    def zero_(self) -> Tensor:
+        return elementwise.copy_(self, 0)
+
+    def uniform_(self, low: float = 0.0, high: float = 1.0, *, generator=None) -> Tensor:
+        """Fill in place with samples from ``[low, high)``."""
+        return random_ops.uniform_(self, low, high, generator=generator)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+        """Fill in place with samples from a normal distribution."""
+        return random_ops.normal_(self, mean, std, generator=generator)
+
+    # ------------------------------------------------------------------ unary functions
+    def abs(self):
+        return elementwise.abs(self)
+
+    def exp(self):
+        return elementwise.exp(self)
+
+    def log(self):
+        return elementwise.log(self)
+
+    def sqrt(self):
+        return elementwise.sqrt(self)
+
+    def sin(self):
+        return elementwise.sin(self)
+
+    def cos(self):
+        return elementwise.cos(self)
+
+    def tanh(self):
+        return elementwise.tanh(self)
+
+    def sigmoid(self):
+        return elementwise.sigmoid(self)
+
+    def relu(self):
+        return elementwise.relu(self)
+
+    def sign(self):
+        return elementwise.sign(self)
+
+    def round(self, *, decimals: int = 0):
+        return elementwise.round(self, decimals=decimals)
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - torch's names
+        return elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return elementwise.maximum(self, other)
+
+    def minimum(self, other):
+        return elementwise.minimum(self, other)
+
+    def where(self, condition, other):
+        return elementwise.where(condition, self, other)
+
+    def logical_not(self):
+        return elementwise.logical_not(self)
+
+    # ------------------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim: bool = False, *, dtype: DType | None = None):
+        return reduction.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim=None, keepdim: bool = False, *, dtype: DType | None = None):
+        return reduction.mean(self, dim, keepdim, dtype=dtype)
+
+    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+        return reduction.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+        return reduction.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def prod(self, dim=None, keepdim: bool = False, *, dtype: DType | None = None):
+        return reduction.prod(self, dim, keepdim, dtype=dtype)
+
+    def max(self, dim=None, keepdim: bool = False):
+        return reduction.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim: bool = False):
+        return reduction.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return reduction.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return reduction.argmin(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim: bool = False):
+        return reduction.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim: bool = False):
+        return reduction.any(self, dim, keepdim)
+
+    # --------------------------------------------------------------------- linear algebra
+    def matmul(self, other):
+        return linalg.matmul(self, other)
+
+    def mm(self, other):
+        return linalg.mm(self, other)
+
+    def bmm(self, other):
+        return linalg.bmm(self, other)
+
+    def dot(self, other):
+        return linalg.dot(self, other)
+
+    def mv(self, other):
+        return linalg.mv(self, other)
+
+
+def _python_values(tensor: Tensor):
+    """Python numbers (nested lists for n-d), with bfloat16 read via float32."""
+    array = tensor._array()
+    if tensor.dtype is dtypes.bfloat16:
+        array = array.astype(np.float32)
+    return array.tolist()
+
+
+# The op modules build Tensors, and Tensor methods call the op modules, so the op modules are
+# imported after the class exists (their own `from engine.tensor import Tensor` then works).
+from engine import random as random_ops  # noqa: E402
+from engine.ops import (  # noqa: E402
+    elementwise,
+    formatting,
+    indexing,
+    linalg,
+    reduction,
+)
+from engine.ops import shape as shape_ops  # noqa: E402

@@ -1,0 +1,238 @@
+"""Indexing: basic indices give views with torch's layout, advanced indices give torch's values
+and shapes, assignment writes through to the storage, and errors have torch's types."""
+
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import engine
+from engine.testing import assert_close, same_storage
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # for `strategies` in any import mode
+from strategies import (  # noqa: E402
+    assert_same_tensor,
+    check_like_torch,
+    make_pair,
+    random_values,
+    tensor_pairs,
+)
+
+
+@st.composite
+def basic_indices(draw, ndim: int):
+    """A tuple of ints, slices (positive or sometimes negative steps), None and at most one
+    Ellipsis; sometimes longer than ndim, sometimes with out-of-range ints."""
+    items = []
+    for _ in range(draw(st.integers(0, ndim + 1))):
+        kind = draw(st.sampled_from(["int", "slice", "slice", "none", "ellipsis"]))
+        if kind == "int":
+            items.append(draw(st.integers(-5, 5)))
+        elif kind == "slice":
+            start = draw(st.none() | st.integers(-6, 6))
+            stop = draw(st.none() | st.integers(-6, 6))
+            step = draw(st.none() | st.integers(1, 3) | st.integers(-2, 0))
+            items.append(slice(start, stop, step))
+        elif kind == "none":
+            items.append(None)
+        elif Ellipsis not in items:
+            items.append(Ellipsis)
+    if len(items) == 1 and draw(st.booleans()):
+        return items[0]
+    return tuple(items)
+
+
+@settings(max_examples=500, deadline=None)
+@given(tensor_pairs(max_steps=3, max_side=4), st.data())
+def test_basic_indexing_is_a_view_with_torch_layout(pair, data):
+    engine_tensor, torch_tensor = pair
+    index = data.draw(basic_indices(torch_tensor.ndim))
+    results = check_like_torch(
+        lambda: engine_tensor[index], lambda: torch_tensor[index], assert_same_tensor
+    )
+    if results is not None:
+        assert same_storage(results[0], engine_tensor)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tensor_pairs(max_steps=2, max_side=4, allow_expand=False), st.data())
+def test_basic_assignment_writes_through_like_torch(pair, data):
+    engine_view, torch_view = pair
+    # Give both sides fresh storage holding the same values in the same layout.
+    engine_base, torch_base = engine_view.clone(), torch_view.clone()
+    index = data.draw(basic_indices(torch_base.ndim))
+    use_tensor = data.draw(st.booleans())
+    try:
+        target_shape = tuple(torch_base[index].shape)
+    except (IndexError, ValueError, TypeError):
+        target_shape = ()
+    value_shape = target_shape[data.draw(st.integers(0, len(target_shape))) :]
+    if data.draw(st.integers(0, 4)) == 0:
+        value_shape = (*value_shape[:-1], 7)  # usually not broadcastable
+    engine_value, torch_value = make_pair(random_values(value_shape, "float32", 1), "float32")
+    if not use_tensor:
+        engine_value = torch_value = 2.5
+
+    def assign(base, value):
+        base[index] = value
+        return base
+
+    check_like_torch(
+        lambda: assign(engine_base, engine_value),
+        lambda: assign(torch_base, torch_value),
+        assert_same_tensor,
+    )
+
+
+@st.composite
+def advanced_indices(draw, shape: tuple):
+    """Advanced indices for ``shape``: an int tensor/list in one dim, a bool mask, or two int
+    tensors that broadcast, possibly around a slice."""
+    ndim = len(shape)
+    kind = draw(st.sampled_from(["ints", "list", "mask", "mask_prefix", "two_ints", "split"]))
+
+    def int_array(size, index_shape):
+        return np.asarray(
+            draw(
+                st.lists(
+                    st.integers(-size - 1, size),
+                    min_size=int(np.prod(index_shape)),
+                    max_size=int(np.prod(index_shape)),
+                )
+            ),
+            dtype=np.int64,
+        ).reshape(index_shape)
+
+    index_shape = tuple(draw(st.lists(st.integers(0, 3), max_size=2)))
+    if kind in ("ints", "list") or ndim < 2 and kind in ("two_ints", "split"):
+        dim = draw(st.integers(0, ndim - 1))
+        array = int_array(shape[dim], index_shape)
+        item = array.tolist() if kind == "list" and array.ndim > 0 else array
+        return (slice(None),) * dim + (item,)
+    if kind == "mask":
+        return (
+            np.asarray(
+                draw(
+                    st.lists(
+                        st.booleans(), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))
+                    )
+                )
+            ).reshape(shape),
+        )  # noqa: E501
+    if kind == "mask_prefix":
+        prefix = shape[:1]
+        return (np.asarray(draw(st.lists(st.booleans(), min_size=prefix[0], max_size=prefix[0]))),)
+    first = int_array(shape[0], index_shape)
+    second = int_array(shape[-1], index_shape[-1:] if index_shape else ())
+    if kind == "two_ints":
+        return (first, Ellipsis, second) if ndim > 2 else (first, second)
+    return (first, slice(None), second) if ndim == 3 else (first, Ellipsis, second)
+
+
+def to_engine_index(index):
+    return tuple(engine.tensor(item) if isinstance(item, np.ndarray) else item for item in index)
+
+
+def to_torch_index(index):
+    return tuple(torch.from_numpy(item) if isinstance(item, np.ndarray) else item for item in index)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tensor_pairs(min_dims=1, max_steps=2, max_side=4), st.data())
+def test_advanced_indexing_matches_torch_values_and_shape(pair, data):
+    engine_tensor, torch_tensor = pair
+    assume(torch_tensor.ndim >= 1)
+    index = data.draw(advanced_indices(tuple(torch_tensor.shape)))
+    try:
+        if torch_tensor[to_torch_index(index)].numel() == 0:
+            # torch skips the bounds check when nothing is gathered; we always check.
+            return
+    except (IndexError, RuntimeError, ValueError):
+        pass
+    result = check_like_torch(
+        lambda: engine_tensor[to_engine_index(index)], lambda: torch_tensor[to_torch_index(index)]
+    )
+    if result is not None:
+        assert not same_storage(result[0], engine_tensor)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tensor_pairs(min_dims=1, max_steps=2, max_side=4, allow_expand=False), st.data())
+def test_advanced_assignment_matches_torch(pair, data):
+    engine_view, torch_view = pair
+    engine_base, torch_base = engine_view.clone(), torch_view.clone()
+    assume(torch_base.ndim >= 1)
+    index = data.draw(advanced_indices(tuple(torch_base.shape)))
+    # Repeated indices make the written value depend on the order of writes; avoid them.
+    for item in index:
+        if isinstance(item, np.ndarray) and item.dtype != bool:
+            positive = np.where(item < 0, item + 100, item)
+            if len(np.unique(positive)) != positive.size:
+                return
+
+    try:
+        if torch_base[to_torch_index(index)].numel() == 0:
+            return  # torch skips the bounds check when nothing is written; we always check
+    except (IndexError, RuntimeError, ValueError):
+        pass
+
+    def assign(base, make_index):
+        base[make_index(index)] = -7.0
+        return base
+
+    check_like_torch(
+        lambda: assign(engine_base, to_engine_index), lambda: assign(torch_base, to_torch_index)
+    )
+
+
+def test_index_errors_match_torch_messages():
+    tensor = engine.arange(6).reshape(2, 3)
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 2"):
+        tensor[5]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 1 with size 3"):
+        tensor[0, 3]
+    with pytest.raises(IndexError, match="too many indices for tensor of dimension 2"):
+        tensor[0, 0, 0]
+    with pytest.raises(IndexError, match="out of bounds for dimension 0 with size 2"):
+        tensor[engine.tensor([0, 5])]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        tensor[::-1]
+    with pytest.raises(IndexError, match="only integers, slices"):
+        tensor[1.0]
+    with pytest.raises(IndexError):
+        engine.tensor(3.0)[0]
+
+
+def test_assignment_through_a_view_is_seen_by_the_base():
+    base = engine.zeros(3, 4)
+    column = base[:, 1]
+    column[:] = engine.tensor([1.0, 2.0, 3.0])
+    base[0] = 9.0
+    expected = torch.zeros(3, 4)
+    expected[:, 1] = torch.tensor([1.0, 2.0, 3.0])
+    expected[0] = 9.0
+    assert_close(base, expected)
+    assert column.tolist() == [9.0, 2.0, 3.0]
+    base[base > 2.0] = 0.0
+    expected[expected > 2.0] = 0.0
+    assert_close(base, expected)
+
+
+def test_assignment_shape_mismatch_is_a_runtime_error_like_torch():
+    with pytest.raises(RuntimeError):
+        torch.zeros(3)[:] = torch.ones(2)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        engine.zeros(3)[:] = engine.ones(2)
+
+
+def test_one_dimensional_int_index_picks_rows():
+    tensor = engine.arange(12).reshape(4, 3)
+    picked = tensor[engine.tensor([3, 0, 3])]
+    assert picked.shape == (3, 3)
+    assert picked.tolist() == [[9, 10, 11], [0, 1, 2], [9, 10, 11]]
+    assert tensor[[0, 1], [2, 0]].tolist() == [2, 3]
+    assert tensor[tensor > 9].tolist() == [10, 11]
