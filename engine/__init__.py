@@ -11,6 +11,9 @@ __version__ = "0.1.0"
 # These imports re-export the public, torch-like names; several shadow builtins on purpose
 # (engine.bool, engine.float, engine.sum, engine.max ...), as torch's do.
 # ruff: noqa: F401, E402
+# autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
+from engine import autograd
+from engine.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from engine.dtypes import DType as dtype
 from engine.dtypes import (
     bfloat16,
@@ -86,7 +89,7 @@ from engine.ops.elementwise import (
     true_divide,
     where,
 )
-from engine.ops.indexing import one_hot
+from engine.ops.indexing import one_hot, select
 from engine.ops.join import cat, stack
 from engine.ops.layout import broadcast_shapes
 from engine.ops.linalg import bmm, dot, matmul, mm, mv

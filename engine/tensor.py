@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import builtins
 import functools
+import itertools
+import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -57,6 +60,25 @@ class VersionCounter:
         self.value += 1
 
 
+class RemovableHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
+        self.id = next(RemovableHandle._ids)
+        self._hooks = hooks
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.remove()
+
+
 class Device:
     """The only device of this engine: the CPU (prints like ``torch.device``)."""
 
@@ -70,15 +92,6 @@ class Device:
 
     def __eq__(self, other) -> bool:
         return str(other) == "cpu"
-
-    def __format__(self, format_spec: str) -> str:
-        # f"{loss:.4f}" works on a 0-d tensor, as in torch.
-        if self.ndim == 0:
-            return format(self.item(), format_spec)
-        return format(repr(self), format_spec)
-
-    def __contains__(self, element) -> bool:
-        return builtins.bool(reduction.any(elementwise.eq(self, element)).item())
 
     def __hash__(self) -> int:
         return hash("cpu")
@@ -141,10 +154,19 @@ class Tensor:
         # version counter; a fresh tensor starts its own.
         self._base = base
         self._version_counter = base._version_counter if base is not None else VersionCounter()
+        # Autograd fields (filled in by engine.autograd): the node that made this tensor and
+        # which of its outputs this is, the leaf's gradient and AccumulateGrad node.
+        self._grad_fn = None
+        self._output_nr = 0
+        self._grad: Tensor | None = None
+        self._grad_accumulator = None
+        self._retains_grad = False
         self._requires_grad = False
-        self.requires_grad = requires_grad
-        self.grad: Tensor | None = None
-        self.grad_fn = None
+        # For a view made while grad mode was on: the storage version its grad_fn describes.
+        # When the base is modified in place later, the view's history is rebuilt on demand.
+        self._view_version: int | None = None
+        if requires_grad:
+            self.requires_grad = requires_grad
 
     # ----------------------------------------------------------------- construction helpers
     @classmethod
@@ -258,10 +280,20 @@ class Tensor:
     # -------------------------------------------------------------------------- autograd
     @property
     def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor: set on leaves, inherited by op results."""
+        self._refresh_view_history()
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if self._grad_fn is not None:
+            message = "you can only change requires_grad flags of leaf variables."
+            if not value:
+                message += (
+                    " If you want to use a computed variable in a subgraph that doesn't require "
+                    "differentiation use var_no_grad = var.detach()."
+                )
+            raise RuntimeError(message)
         if value and not self.dtype.is_floating_point:
             raise RuntimeError(
                 "Only Tensors of floating point and complex dtype can require gradients"
@@ -273,12 +305,141 @@ class Tensor:
         return self
 
     @property
+    def grad_fn(self):
+        """The backward node of the op that produced this tensor (None for leaves)."""
+        self._refresh_view_history()
+        return self._grad_fn
+
+    def _refresh_view_history(self) -> None:
+        if self._view_version is not None and self._view_version != self._version_counter.value:
+            from engine.autograd.inplace import refresh_view_history
+
+            refresh_view_history(self)
+
+    @property
     def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op: user-created tensors, results
+        computed under no_grad or from inputs that do not require grad."""
         return self.grad_fn is None
 
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient of a leaf (None until a backward reaches it)."""
+        if self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed "
+                "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "
+                "on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+                "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+                "for more information.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Ask backward to fill ``.grad`` of this non-leaf too (a no-op on leaves)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        self._grad_fn._retained[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a hook may return a
+        replacement gradient.  Hooks run in registration order; returns a handle whose
+        ``remove()`` unregisters the hook."""
+        from engine.autograd.function import grad_accumulator
+
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self._grad_fn if self._grad_fn is not None else grad_accumulator(self)
+        hooks = node._tensor_pre_hooks.setdefault(self._output_nr, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs=None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf (see
+        :func:`engine.autograd.backward`); ``gradient`` is required unless self has one
+        element."""
+        from engine import autograd
+
+        autograd.backward(
+            self,
+            None if gradient is None else [gradient],
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+            inputs=inputs,
+        )
+
     def detach(self) -> Tensor:
-        """A view of the same storage that does not require grad."""
-        return self._view(self._shape, self._strides, self._storage_offset)
+        """A tensor sharing this one's storage and version counter, outside the graph."""
+        detached = Tensor(self._storage, self._shape, self._strides, self._storage_offset)
+        detached._version_counter = self._version_counter
+        return detached
+
+    @property
+    def data(self) -> Tensor:
+        """The same storage outside the graph.  Unlike :meth:`detach`, in-place writes through
+        ``.data`` are invisible to autograd's version check (as in torch), which is why
+        ``detach()`` is the safe choice."""
+        return Tensor(self._storage, self._shape, self._strides, self._storage_offset)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._storage, self._shape = value._storage, value._shape
+        self._strides, self._storage_offset = value._strides, value._storage_offset
+        self.dtype = value.dtype
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor out of the graph in place: it becomes a leaf not requiring grad."""
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
+            )
+        self._grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
 
     # ----------------------------------------------------------------- conversion to Python
     def numpy(self) -> np.ndarray:
@@ -464,6 +625,9 @@ class Tensor:
         self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
     ) -> Tensor:
         return shape_ops.as_strided(self, size, stride, storage_offset)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        return indexing.select(self, dim, index)
 
     # ------------------------------------------------------------------------- indexing
     def __getitem__(self, index) -> Tensor:

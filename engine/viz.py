@@ -11,6 +11,7 @@ import shutil
 import warnings
 from dataclasses import dataclass
 
+from engine.autograd import graph as autograd_graph
 from engine.scalar import Value, topological_order
 
 _warned_missing_dot = False
@@ -63,25 +64,42 @@ def value_graph_text(root: Value) -> TextGraph:
     return TextGraph(lines)
 
 
-def draw(root: Value, rankdir: str = "LR"):
-    """Draw the graph that produced ``root``: one box per Value (name, data, grad) and one oval
-    per operation, inputs on the left, output on the right.
-
-    Returns a ``graphviz.Digraph``, or a ``TextGraph`` (after one warning) when ``dot`` is missing.
-    """
+def _text_fallback(root) -> TextGraph | None:
+    """The text rendering (after one warning) when ``dot`` is missing, else None."""
     global _warned_missing_dot
-    if not dot_available():
-        if not _warned_missing_dot:
-            warnings.warn(
-                "Graphviz's 'dot' program was not found, so graphs are shown as text. "
-                "Install it with 'apt-get install graphviz' (Debian/Ubuntu) or "
-                "'brew install graphviz' (macOS).",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            _warned_missing_dot = True
-        return value_graph_text(root)
+    if dot_available():
+        return None
+    if not _warned_missing_dot:
+        warnings.warn(
+            "Graphviz's 'dot' program was not found, so graphs are shown as text. "
+            "Install it with 'apt-get install graphviz' (Debian/Ubuntu) or "
+            "'brew install graphviz' (macOS).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        _warned_missing_dot = True
+    return value_graph_text(root) if isinstance(root, Value) else tensor_graph_text(root)
 
+
+def draw(root, rankdir: str = "LR"):
+    """Draw the graph that produced ``root``, inputs on the left, output on the right.
+
+    For a scalar ``Value``: one box per Value (name, data, grad) and one oval per operation.
+    For a ``Tensor``: its backward graph, like torchviz: one box per ``grad_fn`` node, blue
+    boxes for leaves (their ``AccumulateGrad``), orange boxes for the tensors each node saved
+    for backward, and the output in green.
+    Returns a ``graphviz.Digraph``, or a ``TextGraph`` (after one warning) when ``dot`` is
+    missing.
+    """
+    fallback = _text_fallback(root)
+    if fallback is not None:
+        return fallback
+    if isinstance(root, Value):
+        return _draw_value_graph(root, rankdir)
+    return _draw_tensor_graph(root, rankdir)
+
+
+def _draw_value_graph(root: Value, rankdir: str):
     import graphviz
 
     order = topological_order(root)
@@ -100,6 +118,64 @@ def draw(root: Value, rankdir: str = "LR"):
             graph.edge(op_id, node_id)
             for child in _inputs_in_creation_order(node):
                 graph.edge(names[id(child)], op_id)
+    return graph
+
+
+# ------------------------------------------------------------------------- tensor graphs
+
+
+def _shape(tensor) -> str:
+    return str(tuple(tensor.shape))
+
+
+def tensor_graph_text(root) -> TextGraph:
+    """The backward graph of ``root`` as text, one node per line, output first."""
+    if root.grad_fn is None:
+        return TextGraph([f"leaf tensor {_shape(root)} (no graph recorded)"])
+    nodes = autograd_graph.nodes(root)
+    number = {id(node): i for i, node in enumerate(nodes)}
+    lines = [f"output {_shape(root)} <- n0"]
+    for node in nodes:
+        if hasattr(node, "variable"):
+            label = f"{node.name()} of leaf {_shape(node.variable)}"
+        else:
+            label = node.name()
+        feeds = ", ".join(f"n{number[id(n)]}" for n, _ in node.next_functions if n is not None)
+        saved = ", ".join(_shape(t) for t in autograd_graph.saved_tensors(node))
+        lines.append(
+            f"n{number[id(node)]:<3} {label:<34}"
+            + (f" -> {feeds}" if feeds else "")
+            + (f"   saved: {saved}" if saved else "")
+        )
+    return TextGraph(lines)
+
+
+def _draw_tensor_graph(root, rankdir: str):
+    import graphviz
+
+    graph = graphviz.Digraph(
+        graph_attr={"rankdir": rankdir},
+        node_attr={"fontname": "Helvetica", "shape": "box", "style": "filled", "fontsize": "11"},
+    )
+    graph.node("output", label=f"output\n{_shape(root)}", fillcolor="#b8e0b8")
+    if root.grad_fn is None:
+        return graph
+    nodes = autograd_graph.nodes(root)
+    number = {id(node): i for i, node in enumerate(nodes)}
+    for node in nodes:
+        node_id = f"n{number[id(node)]}"
+        if hasattr(node, "variable"):  # AccumulateGrad: show the leaf it fills
+            graph.node(node_id, label=f"leaf\n{_shape(node.variable)}", fillcolor="#add8e6")
+        else:
+            graph.node(node_id, label=node.name(), fillcolor="#eeeeee")
+        for position, tensor in enumerate(autograd_graph.saved_tensors(node)):
+            saved_id = f"{node_id}_saved{position}"
+            graph.node(saved_id, label=f"saved\n{_shape(tensor)}", fillcolor="#ffd8a8")
+            graph.edge(saved_id, node_id, style="dashed", arrowhead="none")
+        for next_node, _ in node.next_functions:
+            if next_node is not None:
+                graph.edge(f"n{number[id(next_node)]}", node_id)
+    graph.edge(f"n{number[id(root.grad_fn)]}", "output")
     return graph
 
 

@@ -47,3 +47,37 @@ def test_without_dot_draw_warns_once_and_returns_text(monkeypatch):
 def test_show_source_shows_the_engine_code():
     shown = viz.show_source(Value.relu)
     assert "def relu(self)" in shown.data and "_backward" in shown.data
+
+
+def tensor_graph():
+    import engine
+
+    x = engine.ones(4, 3, dtype=engine.float64, requires_grad=True)
+    w = engine.ones(3, 2, dtype=engine.float64, requires_grad=True)
+    b = engine.ones(2, dtype=engine.float64, requires_grad=True)
+    return (x @ w + b).relu().sum()
+
+
+def test_tensor_graph_text_lists_nodes_leaves_and_saved_tensors_like_torch():
+    import torch
+
+    lines = str(viz.tensor_graph_text(tensor_graph())).splitlines()
+    names = [line.split()[1] for line in lines[1:]]
+    tx = torch.ones(4, 3, dtype=torch.float64, requires_grad=True)
+    tw = torch.ones(3, 2, dtype=torch.float64, requires_grad=True)
+    tb = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    torch_root = (tx @ tw + tb).relu().sum().grad_fn
+    assert names[:4] == [torch_root.name(), "ReluBackward0", "AddBackward0", "MmBackward0"]
+    assert names[4:] == ["AccumulateGrad"] * 3
+    assert lines[2].endswith("saved: (4, 2)")  # relu saves its result
+    assert lines[4].endswith("saved: (4, 3), (3, 2)")  # mm saves both operands
+
+
+@pytest.mark.skipif(not viz.dot_available(), reason="Graphviz's dot program is not installed")
+def test_draw_tensor_graph_has_nodes_leaves_saved_tensors_and_output():
+    source = viz.draw(tensor_graph()).source
+    for label in ["MmBackward0", "ReluBackward0", "SumBackward0", "AddBackward0"]:
+        assert f"label={label}" in source
+    assert source.count('label="leaf') == 3
+    assert source.count('label="saved') == 3
+    assert 'label="output' in source and "()" in source

@@ -5,6 +5,11 @@ and offset, so they return views, applied left to right exactly as ATen's ``appl
 Advanced indices (integer tensors or lists, boolean masks) gather elements into a new tensor; we
 let NumPy's fancy indexing do that, since its rules (index arrays broadcast together; their
 result dims go first when they are separated by a slice) are the ones PyTorch follows.
+
+Autograd: every way of reading elements is a *gather* (each result element reads one input
+element), so every backward here is a *scatter-add* of the gradient into zeros shaped like the
+input, at the same positions (:class:`ScatterAdd`); the two are each other's backward, which is
+what makes double backward through indexing work.
 """
 
 from __future__ import annotations
@@ -12,6 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
+from engine.autograd import grad_mode
+from engine.autograd.function import Function
+from engine.autograd.inplace import check_inplace, needs_history, old_value, rebase_history
+from engine.ops import layout
 from engine.ops import shape as shape_ops
 from engine.tensor import Tensor
 
@@ -20,15 +29,155 @@ def getitem(tensor: Tensor, index) -> Tensor:
     """``tensor[index]``: a view for basic indices, a new tensor for advanced ones."""
     items = index if isinstance(index, tuple) else (index,)
     if any(_is_advanced(item) for item in items):
-        return Tensor._from_array(_numpy_getitem(tensor._array(), _numpy_index(items)))
+        return Index.apply(tensor, _numpy_index(items))
     return _basic_index(tensor, items, single=not isinstance(index, tuple))
+
+
+class Index(Function):
+    """Advanced indexing (a gather into a new tensor); backward scatter-adds the gradient, so
+    an element picked twice gets both gradients."""
+
+    node_name = "IndexBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, numpy_index: tuple) -> Tensor:
+        ctx.input_shape = tensor.shape
+        ctx.numpy_index = numpy_index
+        return Tensor._from_array(_numpy_getitem(tensor._array(), numpy_index))
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        positions = _positions(ctx.input_shape)[ctx.numpy_index]
+        return ScatterAdd.apply(grad_output, positions, tuple(ctx.input_shape), False), None
+
+
+def _positions(shape) -> np.ndarray:
+    """Each element's flat row-major index, shaped like the tensor."""
+    return np.arange(layout.numel(shape), dtype=np.int64).reshape(shape)
+
+
+class ScatterAdd(Function):
+    """``(*positions.shape)`` values -> ``input_shape`` zeros with ``values[i]`` added at flat
+    position ``positions[i]`` (negative positions are dropped).  The backward of every gather;
+    its own backward is :class:`Gather`."""
+
+    node_name = "ScatterAddBackward0"
+
+    @staticmethod
+    def forward(ctx, values: Tensor, positions: np.ndarray, input_shape: tuple, unique: bool):
+        ctx.positions = positions
+        flat = np.zeros(layout.numel(input_shape), dtype=values._storage.dtype)
+        source = np.broadcast_to(values._array(), positions.shape)
+        keep = positions >= 0
+        if unique:
+            flat[positions[keep]] = source[keep]
+        else:
+            np.add.at(flat, positions[keep], source[keep])
+        return Tensor._from_array(flat.reshape(input_shape))
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return Gather.apply(grad_output, ctx.positions), None, None, None
+
+
+class Gather(Function):
+    """``result[i] = input.flatten()[positions[i]]`` (0 where a position is negative); backward
+    is :class:`ScatterAdd`."""
+
+    node_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, positions: np.ndarray) -> Tensor:
+        ctx.positions = positions
+        ctx.input_shape = tuple(tensor.shape)
+        flat = np.ascontiguousarray(tensor._array()).reshape(-1)
+        values = np.where(positions >= 0, flat[np.maximum(positions, 0)], 0)
+        return Tensor._from_array(values.astype(flat.dtype))
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return ScatterAdd.apply(grad_output, ctx.positions, ctx.input_shape, False), None
+
+
+class Alias(Function):
+    """``t[...]`` / ``t[:]``: a new tensor object viewing the same elements."""
+
+    node_name = "AliasBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor) -> Tensor:
+        return tensor._view(tensor.shape, tensor.stride(), tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return grad_output
+
+
+class IndexPut(Function):
+    """``tensor[index] = value`` recorded for autograd: ``base`` with ``value`` written at
+    ``positions``.  The gradient of ``base`` is zero where it was overwritten; ``value`` gets the
+    gradient gathered from those positions (summed over its broadcast dims)."""
+
+    node_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, base: Tensor, value: Tensor, positions: np.ndarray) -> Tensor:
+        ctx.positions = positions
+        ctx.value_shape = value.shape
+        result = Tensor._from_array(base._array())
+        flat = result._array().reshape(-1)  # a fresh row-major tensor: reshape is a view
+        flat[positions.reshape(-1)] = np.broadcast_to(value._array(), positions.shape).reshape(-1)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        keep = np.ones(grad_output.numel(), dtype=grad_output._storage.dtype)
+        keep[ctx.positions.reshape(-1)] = 0
+        mask = Tensor._from_array(keep.reshape(grad_output.shape))
+        grad_base = grad_output * mask if ctx.needs_input_grad[0] else None
+        grad_value = None
+        if ctx.needs_input_grad[1]:
+            gathered = Gather.apply(grad_output, ctx.positions)
+            grad_value = shape_ops.sum_to_shape(gathered, ctx.value_shape)
+        return grad_base, grad_value, None
+
+
+def select(tensor: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim`` (that dim removed); a view."""
+    if tensor.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = layout.wrap_dim(dim, tensor.ndim)
+    return _select(tensor, dim, int(index), dim)
 
 
 def setitem(tensor: Tensor, index, value) -> None:
     """``tensor[index] = value``: writes into the storage (views see it); ``value`` broadcasts to
     the indexed shape and is cast to ``tensor.dtype``."""
     items = index if isinstance(index, tuple) else (index,)
+    check_inplace(tensor, "setitem")
+    if needs_history(tensor, value):
+        _setitem_with_history(tensor, items, value)
+        return
     source = _value_array(value, tensor.dtype)
+    with grad_mode.no_grad():
+        _write(tensor, index, items, source)
+    tensor._version_counter.bump()
+
+
+def _setitem_with_history(tensor: Tensor, items: tuple, value) -> None:
+    """``tensor[items] = value`` when the graph must record it: compute the new value with
+    :class:`IndexPut` from a copy of the old one, then write it and rebase ``tensor``."""
+    if not isinstance(value, Tensor):
+        value = Tensor._from_array(_value_array(value, tensor.dtype))
+    positions = _positions(tensor.shape)[_numpy_index(items)]
+    _check_broadcastable(tuple(value.shape), positions.shape)
+    if value.dtype is not tensor.dtype:
+        value = value.to(tensor.dtype)
+    result = IndexPut.apply(old_value(tensor), value, positions)
+    rebase_history(tensor, result)
+
+
+def _write(tensor: Tensor, index, items: tuple, source: np.ndarray) -> None:
     if any(_is_advanced(item) for item in items):
         target_array = tensor._array()
         numpy_index = _numpy_index(items)
@@ -40,7 +189,6 @@ def setitem(tensor: Tensor, index, value) -> None:
         check_no_internal_overlap(target)
         _check_broadcastable(source.shape, tuple(target.shape))
         target._array()[...] = source
-    tensor._version_counter.bump()
 
 
 def check_no_internal_overlap(tensor: Tensor) -> None:
@@ -98,7 +246,7 @@ def _basic_index(tensor: Tensor, items: tuple, single: bool = False) -> Tensor:
         raise IndexError("an index can only have a single ellipsis ('...')")
     if consuming > tensor.ndim:
         raise IndexError(f"too many indices for tensor of dimension {tensor.ndim}")
-    result = tensor._view(tensor.shape, tensor.stride(), tensor.storage_offset())
+    result = tensor
     dim = 0  # the dim of `result` the next item applies to
     position = 0  # the dim torch names in its error messages: it counts items, not dims
     for item in items:
@@ -108,7 +256,9 @@ def _basic_index(tensor: Tensor, items: tuple, single: bool = False) -> Tensor:
         elif item is Ellipsis:
             dim += tensor.ndim - consuming
         elif isinstance(item, slice):
-            result = _slice(result, dim, item)
+            # A full slice is skipped, as ATen does (no SliceBackward0 node for `t[:, 0]`).
+            if not _is_full_slice(item, result.shape[dim]):
+                result = _slice(result, dim, item)
             dim += 1
         elif isinstance(item, int | np.integer):
             result = _select(result, dim, int(item), position)
@@ -118,7 +268,15 @@ def _basic_index(tensor: Tensor, items: tuple, single: bool = False) -> Tensor:
                 f"are valid indices (got {type(item).__name__})"
             )
         position += 1
-    return result
+    return Alias.apply(result) if result is tensor else result
+
+
+def _is_full_slice(item: slice, size: int) -> bool:
+    return (
+        item.start in (None, 0)
+        and (item.stop is None or (isinstance(item.stop, int) and item.stop >= size))
+        and item.step in (None, 1)
+    )
 
 
 def _check_zero_dim_single(item) -> None:
@@ -138,11 +296,34 @@ def _select(tensor: Tensor, dim: int, index: int, position: int) -> Tensor:
         raise IndexError(
             f"index {index} is out of bounds for dimension {position} with size {size}"
         )
-    index %= size
-    shape = tensor.shape[:dim] + tensor.shape[dim + 1 :]
-    strides = tensor.stride()[:dim] + tensor.stride()[dim + 1 :]
-    offset = tensor.storage_offset() + index * tensor.stride()[dim]
-    return tensor._view(shape, strides, offset)
+    return Select.apply(tensor, dim, index % size)
+
+
+class Select(Function):
+    """``t[..., i, ...]``: one index along ``dim``, that dim removed (a view); backward
+    scatters the gradient into zeros of the input's shape."""
+
+    node_name = "SelectBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, dim: int, index: int) -> Tensor:
+        if ctx is not None:  # None when backward reuses forward on a position tensor
+            ctx.input_shape = tensor.shape
+            ctx.arguments = (dim, index)
+        shape = tensor.shape[:dim] + tensor.shape[dim + 1 :]
+        strides = tensor.stride()[:dim] + tensor.stride()[dim + 1 :]
+        offset = tensor.storage_offset() + index * tensor.stride()[dim]
+        return tensor._view(shape, strides, offset)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        positions = Select.forward(None, _position_tensor(ctx.input_shape), *ctx.arguments)
+        grad = ScatterAdd.apply(grad_output, positions._array(), tuple(ctx.input_shape), True)
+        return grad, None, None
+
+
+def _position_tensor(shape) -> Tensor:
+    return Tensor._from_array(_positions(shape))
 
 
 def _check_step(item: slice) -> int:
@@ -159,11 +340,31 @@ def _slice(tensor: Tensor, dim: int, item: slice) -> Tensor:
     size = tensor.shape[dim]
     start, stop, _ = slice(item.start, item.stop, step).indices(size)
     length = max(0, (stop - start + step - 1) // step)
-    shape, strides = list(tensor.shape), list(tensor.stride())
-    shape[dim] = length
-    offset = tensor.storage_offset() + start * strides[dim]
-    strides[dim] *= step
-    return tensor._view(shape, strides, offset)
+    return Slice.apply(tensor, dim, start, length, step)
+
+
+class Slice(Function):
+    """``t[..., start:stop:step, ...]`` along one dim (a view); backward scatters the gradient
+    into zeros of the input's shape."""
+
+    node_name = "SliceBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, dim: int, start: int, length: int, step: int) -> Tensor:
+        if ctx is not None:
+            ctx.input_shape = tensor.shape
+            ctx.arguments = (dim, start, length, step)
+        shape, strides = list(tensor.shape), list(tensor.stride())
+        shape[dim] = length
+        offset = tensor.storage_offset() + start * strides[dim]
+        strides[dim] *= step
+        return tensor._view(shape, strides, offset)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        positions = Slice.forward(None, _position_tensor(ctx.input_shape), *ctx.arguments)
+        grad = ScatterAdd.apply(grad_output, positions._array(), tuple(ctx.input_shape), True)
+        return grad, None, None, None, None
 
 
 def _numpy_index(items: tuple) -> tuple:

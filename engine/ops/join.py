@@ -1,6 +1,8 @@
 """Joining tensors: ``cat`` along an existing dim, ``stack`` along a new one.
 
 Both copy into a new tensor, and both promote dtypes across their inputs like torch does.
+Backward hands each input its own block of the gradient (``narrow`` for cat, ``select`` for
+stack); the engine casts it back to the input's dtype.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import reduce
 import numpy as np
 
 from engine import dtypes
+from engine.autograd.function import Function
 from engine.ops import layout
 from engine.ops import shape as shape_ops
 from engine.ops.elementwise import _cast_array, _wrap
@@ -56,8 +59,37 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                     f"{reference.shape[index]} but got size {tensor.shape[index]} for tensor "
                     f"number {number} in the list."
                 )
-    arrays = [_cast_array(tensor._array(), dtype.numpy_dtype) for tensor in kept]
-    return _wrap(np.concatenate(arrays, axis=axis), dtype)
+    return Cat.apply(axis, dtype, *tensors)
+
+
+def _is_skipped(tensor: Tensor) -> bool:
+    # torch's legacy rule: 1-D empty tensors take no part in cat.
+    return tensor.ndim == 1 and tensor.shape[0] == 0
+
+
+class Cat(Function):
+    """``n`` tensors -> one, joined along ``dim``.  Saves each input's size along ``dim``."""
+
+    node_name = "CatBackward0"
+
+    @staticmethod
+    def forward(ctx, dim: int, dtype, *tensors: Tensor) -> Tensor:
+        ctx.dim = dim
+        ctx.sizes = [None if _is_skipped(tensor) else tensor.shape[dim] for tensor in tensors]
+        kept = [tensor for tensor in tensors if not _is_skipped(tensor)]
+        arrays = [_cast_array(tensor._array(), dtype.numpy_dtype) for tensor in kept]
+        return _wrap(np.concatenate(arrays, axis=dim), dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        grads, start = [], 0
+        for size in ctx.sizes:
+            if size is None:
+                grads.append(None)
+                continue
+            grads.append(shape_ops.narrow(grad_output, ctx.dim, start, size))
+            start += size
+        return (None, None, *grads)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -73,4 +105,22 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 "stack expects each tensor to be equal size, but got "
                 f"{list(tensors[0].shape)} at entry 0 and {list(tensor.shape)} at entry {number}"
             )
-    return cat([shape_ops.unsqueeze(tensor, axis) for tensor in tensors], axis)
+    return Stack.apply(axis, *tensors)
+
+
+class Stack(Function):
+    """``n`` tensors of one shape -> one with a new dim of size ``n`` at ``dim``."""
+
+    node_name = "StackBackward0"
+
+    @staticmethod
+    def forward(ctx, dim: int, *tensors: Tensor) -> Tensor:
+        ctx.dim = dim
+        return cat([shape_ops.unsqueeze(tensor, dim) for tensor in tensors], dim)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        from engine.ops.indexing import select
+
+        count = grad_output.shape[ctx.dim]
+        return (None, *(select(grad_output, ctx.dim, index) for index in range(count)))

@@ -303,3 +303,141 @@ def expand_strides(
         new_shape[index] = target_size
         new_strides[index] = stride
     return tuple(new_shape), tuple(new_strides)
+
+
+# ------------------------------------------------------------------ TensorIterator outputs
+Geometry = tuple[Shape, Strides]
+
+
+def is_channels_last_contiguous(shape: Sequence[int], strides: Sequence[int]) -> bool:
+    """Whether a 4-d tensor is dense in NHWC order (C innermost, then W, H, N), ignoring size-1
+    dims.  Port of c10's ``compute_channels_last_contiguous_2d``; False for any other rank."""
+    if len(shape) != 4:
+        return False
+    expected = 1
+    for dim in (1, 3, 2, 0):
+        if shape[dim] != 1:
+            if strides[dim] != expected:
+                return False
+            expected *= shape[dim]
+    return True
+
+
+def channels_last_strides(shape: Sequence[int]) -> Strides:
+    """Strides of a new 4-d NHWC tensor (``memory_format=torch.channels_last``).  Port of c10's
+    ``get_channels_last_strides_2d`` (sizes are used as they are, without ``max(size, 1)``)."""
+    batch, channels, height, width = shape
+    return (height * width * channels, 1, width * channels, channels)
+
+
+def _fast_setup_strides(operands: Sequence[Geometry]) -> Strides | None:
+    """The output strides of ``TensorIteratorBase::fast_set_up``, or None when it does not apply.
+
+    It applies only when every operand has the same shape (a 0-d operand next to n-d ones,
+    such as a Python number, rules it out: ``compute_shape``'s ``all_ops_same_shape_``) and
+    all operands are contiguous (contiguous output), all channels-last contiguous (channels-last
+    output), or all non-overlapping and dense with identical strides (those strides, verbatim).
+    """
+    common: tuple[int, ...] | None = None
+    has_scalars = has_tensors = False
+    for shape, _ in operands:
+        if len(shape) == 0:
+            has_scalars = True
+        else:
+            has_tensors = True
+        if has_scalars and has_tensors:
+            return None
+        if common is None or len(common) == 0:
+            common = tuple(shape)
+        elif tuple(shape) != common:
+            return None
+    shape = common
+    if all(is_contiguous(*operand) for operand in operands):
+        return contiguous_strides(shape)
+    if all(is_channels_last_contiguous(*operand) for operand in operands):
+        return channels_last_strides(shape)
+    if all(is_non_overlapping_and_dense(*operand) for operand in operands):
+        first = tuple(operands[-1][1])
+        if all(tuple(strides) == first for _, strides in operands):
+            return first
+    return None
+
+
+def _iterator_strides(shape: Sequence[int], operand_shape, operand_strides) -> Strides:
+    """An operand's strides in the broadcast ``shape`` (``compute_strides``): missing leading
+    dims and broadcast size-1 dims get 0; a size-1 dim that stays size 1 keeps its stride."""
+    offset = len(shape) - len(operand_shape)
+    strides = [0] * offset
+    for dim, (size, stride) in enumerate(zip(operand_shape, operand_strides, strict=True)):
+        strides.append(0 if size == 1 and shape[offset + dim] != 1 else stride)
+    return tuple(strides)
+
+
+def iterator_permutation(shape: Sequence[int], operand_strides: Sequence[Strides]) -> list[int]:
+    """The dims in iteration order, fastest first (``TensorIteratorBase::reorder_dimensions``).
+
+    Starting from the reversed order (the last dim fastest, as for a contiguous tensor), an
+    insertion sort compares two dims on each operand in turn: a zero stride (broadcast) says
+    nothing and moves on to the next operand, a smaller stride goes first, and equal strides put
+    the larger size later (only a strict "swap" ends the comparison there).  When no operand
+    decides, the dims keep their order -- which is why this is an insertion sort and not a
+    sort with a key: "ambiguous" is not transitive.
+    """
+    ndim = len(shape)
+    if ndim <= 1:
+        return list(range(ndim))
+
+    def should_swap(dim0: int, dim1: int) -> int:
+        for strides in operand_strides:
+            stride0, stride1 = strides[dim0], strides[dim1]
+            if stride0 == 0 or stride1 == 0:
+                continue
+            if stride0 != stride1:
+                return -1 if stride0 < stride1 else 1
+            if shape[dim0] > shape[dim1]:
+                return 1
+        return 0
+
+    order = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):
+        moving = i
+        for j in range(i - 1, -1, -1):
+            comparison = should_swap(order[j], order[moving])
+            if comparison > 0:
+                order[j], order[moving] = order[moving], order[j]
+                moving = j
+            elif comparison < 0:
+                break
+    return order
+
+
+def iterator_output_strides(operands: Sequence[Geometry]) -> Strides:
+    """Strides of the new output of an elementwise op, given its inputs' ``(shape, strides)`` in
+    argument order (a Python number is the 0-d operand ``((), ())``).
+
+    Port of what ``TensorIteratorBase::build`` does for an output it allocates:
+    ``compute_shape`` (broadcast), ``fast_set_up`` (see :func:`_fast_setup_strides`), and
+    otherwise ``compute_strides``, ``reorder_dimensions`` (:func:`iterator_permutation`) and
+    ``allocate_or_resize_outputs``: the output is dense with its dims laid out in iteration
+    order.  If that order is the plain reversed one the output is contiguous; otherwise the
+    strides are running products of the sizes *without* ``max(size, 1)`` (ATen's
+    ``compatible_stride``), so an empty output can have zero strides, exactly as in torch.
+
+    Inputs whose dtype differs from the op's common dtype must be passed with the layout of
+    their ``.to(dtype)`` copy (:func:`dense_strides_like`): on the CPU, TensorIterator converts
+    them to temporaries before it looks at strides.
+    """
+    shape = broadcast_shapes(*(operand_shape for operand_shape, _ in operands))
+    fast = _fast_setup_strides(operands)
+    if fast is not None:
+        return fast
+    operand_strides = [_iterator_strides(shape, *operand) for operand in operands]
+    order = iterator_permutation(shape, operand_strides)
+    if order == list(range(len(shape) - 1, -1, -1)):
+        return contiguous_strides(shape)
+    strides = [0] * len(shape)
+    running = 1
+    for dim in order:
+        strides[dim] = running
+        running *= shape[dim]
+    return tuple(strides)

@@ -8,6 +8,9 @@
 * otherwise the batch dims (all but the last two) broadcast and each pair is multiplied (``bmm``).
 
 Unlike elementwise ops, products do not promote: both operands must have the same dtype.
+
+Backward of ``C = A @ B`` is ``dA = dC @ B^T`` and ``dB = A^T @ dC`` (with batch dims summed
+back when they were broadcast); each op saves only the operand the *other* gradient needs.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes
+from engine.autograd.function import Function
 from engine.ops import layout
+from engine.ops import shape as shape_ops
 from engine.ops.elementwise import _cast_array, _compute_numpy_dtype, _wrap
 from engine.tensor import Tensor
 
@@ -62,7 +67,32 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError("mat2 must be a matrix")
     _check_same_dtype(input, mat2)
     _check_inner(input.shape, mat2.shape)
-    return _product(input, mat2)
+    return Mm.apply(input, mat2)
+
+
+def _save_operands(ctx, first: Tensor, second: Tensor) -> None:
+    # d(first) needs second and d(second) needs first: save only what will be used.
+    ctx.save_for_backward(
+        first if ctx.needs_input_grad[1] else None, second if ctx.needs_input_grad[0] else None
+    )
+
+
+class Mm(Function):
+    """``(n, k) @ (k, m) -> (n, m)``; saves the operands."""
+
+    node_name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, mat2: Tensor) -> Tensor:
+        _save_operands(ctx, input, mat2)
+        return _product(input, mat2)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        input, mat2 = ctx.saved_tensors
+        grad_input = mm(grad_output, shape_ops.t(mat2)) if ctx.needs_input_grad[0] else None
+        grad_mat2 = mm(shape_ops.t(input), grad_output) if ctx.needs_input_grad[1] else None
+        return grad_input, grad_mat2
 
 
 def _check_inner(first_shape, second_shape) -> None:
@@ -81,7 +111,28 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     _check_same_dtype(input, vec)
     _check_mv(input.shape, vec.shape)
-    return _product(input, vec)
+    return Mv.apply(input, vec)
+
+
+class Mv(Function):
+    """``(n, k) @ (k,) -> (n,)``; saves the operands."""
+
+    node_name = "MvBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, vec: Tensor) -> Tensor:
+        _save_operands(ctx, input, vec)
+        return _product(input, vec)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        input, vec = ctx.saved_tensors
+        grad_input = grad_vec = None
+        if ctx.needs_input_grad[0]:  # outer product grad_output vec^T
+            grad_input = shape_ops.unsqueeze(grad_output, 1) * shape_ops.unsqueeze(vec, 0)
+        if ctx.needs_input_grad[1]:
+            grad_vec = mv(shape_ops.t(input), grad_output)
+        return grad_input, grad_vec
 
 
 def _check_mv(matrix_shape, vector_shape) -> None:
@@ -109,7 +160,25 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
         )
     if input.dtype is dtypes.bool:
         raise NotImplementedError("\"dot\" not implemented for 'Bool'")
-    return _product(input, other)
+    return Dot.apply(input, other)
+
+
+class Dot(Function):
+    """``(k,) . (k,) -> ()``; saves the operands."""
+
+    node_name = "DotBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, other: Tensor) -> Tensor:
+        _save_operands(ctx, input, other)
+        return _product(input, other)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        input, other = ctx.saved_tensors
+        grad_input = grad_output * other if ctx.needs_input_grad[0] else None
+        grad_other = grad_output * input if ctx.needs_input_grad[1] else None
+        return grad_input, grad_other
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -125,7 +194,71 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         )
     _check_same_dtype(input, mat2)
     _check_batch(input.shape[0], input.shape[2], mat2.shape[0], mat2.shape[1])
-    return _product(input, mat2)
+    return Bmm.apply(input, mat2)
+
+
+class Bmm(Function):
+    """``(b, n, k) @ (b, k, m) -> (b, n, m)``; saves the operands."""
+
+    node_name = "BmmBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, mat2: Tensor) -> Tensor:
+        _save_operands(ctx, input, mat2)
+        return _product(input, mat2)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        input, mat2 = ctx.saved_tensors
+        grad_input = grad_mat2 = None
+        if ctx.needs_input_grad[0]:
+            grad_input = bmm(grad_output, shape_ops.transpose(mat2, 1, 2))
+        if ctx.needs_input_grad[1]:
+            grad_mat2 = bmm(shape_ops.transpose(input, 1, 2), grad_output)
+        return grad_input, grad_mat2
+
+
+class Matmul(Function):
+    """The general ``matmul`` (vector/batched operands, broadcast batch dims).  Backward treats
+    a 1-D operand as a matrix with a size-1 dim, multiplies by the other operand's transpose,
+    and sums the broadcast batch dims back (torch decomposes this case into view/expand/bmm
+    nodes instead of one node)."""
+
+    node_name = "MatmulBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, other: Tensor) -> Tensor:
+        _save_operands(ctx, input, other)
+        ctx.shapes = (input.shape, other.shape)
+        return _product(input, other)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        input, other = ctx.saved_tensors
+        input_shape, other_shape = ctx.shapes
+        # Put back the size-1 dims that a 1-D operand stood for, so everything is a matrix.
+        grad = grad_output
+        if len(input_shape) == 1:
+            grad = shape_ops.unsqueeze(grad, -2)
+        if len(other_shape) == 1:
+            grad = shape_ops.unsqueeze(grad, -1)
+        grad_input = grad_other = None
+        if ctx.needs_input_grad[0]:
+            matrix = shape_ops.unsqueeze(other, 1) if other.ndim == 1 else other
+            product = matmul(grad, shape_ops.matrix_transpose(matrix))
+            grad_input = _sum_back(product, input_shape)
+        if ctx.needs_input_grad[1]:
+            matrix = shape_ops.unsqueeze(input, 0) if input.ndim == 1 else input
+            product = matmul(shape_ops.matrix_transpose(matrix), grad)
+            grad_other = _sum_back(product, other_shape)
+        return grad_input, grad_other
+
+
+def _sum_back(product: Tensor, shape) -> Tensor:
+    """Sum broadcast batch dims out of ``product``; a 1-D operand's matrix is reshaped back."""
+    if len(shape) == 1:
+        return shape_ops.reshape(shape_ops.sum_to_shape(product, product.shape[-2:]), shape)
+    return shape_ops.sum_to_shape(product, shape)
 
 
 def _check_batch(batch: int, inner: int, other_batch: int, other_inner: int) -> None:
@@ -156,7 +289,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim == 1 and other.ndim == 2:
         _check_same_dtype(input, other)
         _check_inner((1, input.shape[0]), other.shape)
-        return _product(input, other)
+        return Matmul.apply(input, other)
     if input.ndim == 2 and other.ndim == 2:
         return mm(input, other)
     _check_same_dtype(input, other)
@@ -164,10 +297,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim >= 3 and other.ndim == 1:
         # Folding the batch into rows: one (batch*n, k) @ (k,) product, as ATen does.
         _check_mv((rows, input.shape[-1]), other.shape)
-        return _product(input, other)
+        return Matmul.apply(input, other)
     if input.ndim >= 3 and other.ndim == 2:
         _check_inner((rows, input.shape[-1]), other.shape)
-        return _product(input, other)
+        return Matmul.apply(input, other)
     # Both batched (or a vector/matrix against a batch): broadcast the batch dims.
     first_batch = input.shape[:-2]
     second_batch = other.shape[:-2]
@@ -176,4 +309,4 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     other_inner = other.shape[-2] if other.ndim >= 2 else other.shape[0]
     batch_size = layout.numel(batch)
     _check_batch(batch_size, inner, batch_size, other_inner)
-    return _product(input, other)
+    return Matmul.apply(input, other)

@@ -6,6 +6,17 @@ dims count from the end and ``keepdim=True`` keeps reduced dims with size 1.  In
 tensors sum to int64, as in torch.  Float16 and bfloat16 accumulate in float32 (PyTorch does the
 same), and float32 sums use NumPy's pairwise summation, so rounding error grows like
 ``O(log n)`` rather than ``O(n)``.
+
+Results are contiguous whatever the input's layout, as in torch: its reductions allocate the
+output with the reduced shape and no strides (ATen's ``resize_reduction``), and the way
+TensorIterator handles the reduced dims (zero strides in the output, moved first in the
+iteration order) only changes the order of the loops, not the layout of the result.
+
+Backward of a reduction spreads the output gradient back over the reduced dims: re-insert them
+(``unsqueeze`` unless ``keepdim``) and ``expand`` (:func:`_expand_back`), then scale (mean),
+weight by deviations (var/std), by the product of the other elements (prod), or route it to the
+selected element (max/min: along ``dim`` to the returned index; over all elements split evenly
+among ties, as torch does).
 """
 
 from __future__ import annotations
@@ -16,8 +27,10 @@ from collections import namedtuple
 import numpy as np
 
 from engine import dtypes
+from engine.autograd.function import Function
 from engine.dtypes import DType
 from engine.ops import layout
+from engine.ops import shape as shape_ops
 from engine.ops.elementwise import _cast_array, _compute_numpy_dtype, _wrap
 from engine.tensor import Tensor
 
@@ -37,18 +50,89 @@ def sum(  # noqa: A001 - torch's name
     input: Tensor, dim=None, keepdim: bool = False, *, dtype: DType | None = None
 ) -> Tensor:
     """Sum over ``dim`` (all dims when None): ``(*shape)`` -> shape without the reduced dims."""
-    result_dtype = _sum_dtype(input, dtype)
-    axes = layout.wrap_dims(dim, input.ndim)
-    values = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-    return _wrap(values, result_dtype)
+    return (Sum if dim is None else SumDim).apply(input, dim, keepdim, dtype)
+
+
+def _expand_back(grad: Tensor, shape, axes: tuple[int, ...], keepdim: bool) -> Tensor:
+    """A reduction's output gradient broadcast back to the input ``shape`` (a view)."""
+    if not keepdim:
+        for axis in sorted(axes):
+            grad = shape_ops.unsqueeze(grad, axis)
+    return shape_ops.expand(grad, tuple(shape))
+
+
+class Sum(Function):
+    """Sum over dims; every input element gets the gradient of its sum.  Saves shapes only."""
+
+    node_name = "SumBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, dim, keepdim: bool, dtype: DType | None) -> Tensor:
+        result_dtype = _sum_dtype(input, dtype)
+        axes = layout.wrap_dims(dim, input.ndim)
+        ctx.reduced = (input.shape, axes, keepdim)
+        values = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
+        return _wrap(values, result_dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return _expand_back(grad_output, *ctx.reduced), None, None, None
+
+
+class SumDim(Sum):
+    node_name = "SumBackward1"
 
 
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype: DType | None = None) -> Tensor:
     """Product over ``dim`` (all dims when None); integers and bools give int64."""
-    result_dtype = _sum_dtype(input, dtype)
-    axes = layout.wrap_dims(dim, input.ndim)
-    values = np.prod(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-    return _wrap(values, result_dtype)
+    return (Prod if dim is None else ProdDim).apply(input, dim, keepdim, dtype)
+
+
+class Prod(Function):
+    """Product over dims; d/dx_i is the product of the other elements: ``result / x_i`` when
+    no element is zero (as torch computes it), else computed without dividing.  Saves the input
+    and the result."""
+
+    node_name = "ProdBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, dim, keepdim: bool, dtype: DType | None) -> Tensor:
+        result_dtype = _sum_dtype(input, dtype)
+        axes = layout.wrap_dims(dim, input.ndim)
+        ctx.reduced = (input.shape, axes, keepdim)
+        values = np.prod(_values(input, result_dtype), axis=axes, keepdims=keepdim)
+        result = _wrap(values, result_dtype)
+        ctx.save_for_backward(input, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        input, result = ctx.saved_tensors
+        grad = _expand_back(grad_output, *ctx.reduced)
+        if np.all(input._array() != 0):
+            return grad * (_expand_back(result, *ctx.reduced) / input), None, None, None
+        # With zeros, result / x is 0/0: multiply the products before and after each element.
+        # (This branch is not differentiable again; torch's is.)
+        others = Tensor._from_array(_product_of_others(input._array(), ctx.reduced[1]))
+        return grad * others, None, None, None
+
+
+class ProdDim(Prod):
+    node_name = "ProdBackward1"
+
+
+def _product_of_others(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """For each element, the product of the other elements of its reduction group."""
+    moved = np.moveaxis(values, axes, tuple(range(-len(axes), 0))) if axes else values[..., None]
+    kept_shape = moved.shape[: moved.ndim - builtins.max(len(axes), 1)]
+    flat = moved.reshape(*kept_shape, -1)
+    ones = np.ones((*kept_shape, 1), dtype=flat.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (before * after).reshape(moved.shape)
+    if not axes:
+        return others[..., 0]
+    return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
 
 
 def _reduced_count(shape, axes) -> int:
@@ -63,11 +147,31 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype: DType | None 
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.scalar_type_name}"
         )
-    axes = layout.wrap_dims(dim, input.ndim)
-    with np.errstate(all="ignore"):
-        total = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-        values = total / _reduced_count(input.shape, axes)
-    return _wrap(values, result_dtype)
+    return (Mean if dim is None else MeanDim).apply(input, dim, keepdim, result_dtype)
+
+
+class Mean(Function):
+    """Mean over dims; each input element gets ``grad / count``.  Saves shapes only."""
+
+    node_name = "MeanBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, dim, keepdim: bool, result_dtype: DType) -> Tensor:
+        axes = layout.wrap_dims(dim, input.ndim)
+        ctx.reduced = (input.shape, axes, keepdim)
+        ctx.count = _reduced_count(input.shape, axes)
+        with np.errstate(all="ignore"):
+            total = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
+            values = total / ctx.count
+        return _wrap(values, result_dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return _expand_back(grad_output, *ctx.reduced) / ctx.count, None, None, None
+
+
+class MeanDim(Mean):
+    node_name = "MeanBackward1"
 
 
 def _correction(unbiased, correction) -> float:
@@ -90,24 +194,77 @@ def var(
         dim, unbiased = None, dim
     if not input.dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    axes = layout.wrap_dims(dim, input.ndim)
-    values = _values(input, input.dtype)
-    with np.errstate(all="ignore"):
-        deviations = values - np.mean(values, axis=axes, keepdims=True)
-        squares = np.sum(deviations * deviations, axis=axes, keepdims=keepdim)
+    return Var.apply(input, dim, keepdim, _correction(unbiased, correction))
+
+
+class Var(Function):
+    """``sum((x - mean)**2) / (N - correction)``; d/dx = ``2 (x - mean) / (N - correction)``
+    (the mean's own dependence on x cancels out).  Saves the input."""
+
+    node_name = "VarBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
+        axes = layout.wrap_dims(dim, input.ndim)
         count = _reduced_count(input.shape, axes)
-        degrees_of_freedom = builtins.max(count - _correction(unbiased, correction), 0)
-        result = squares / degrees_of_freedom
-    return _wrap(result, input.dtype)
+        ctx.reduced, ctx.count_minus_correction = (input.shape, axes, keepdim), count - correction
+        ctx.save_for_backward(input)
+        values = _values(input, input.dtype)
+        with np.errstate(all="ignore"):
+            deviations = values - np.mean(values, axis=axes, keepdims=True)
+            squares = np.sum(deviations * deviations, axis=axes, keepdims=keepdim)
+            degrees_of_freedom = builtins.max(count - correction, 0)
+            result = squares / degrees_of_freedom
+        return _wrap(result, input.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        (input,) = ctx.saved_tensors
+        return _var_backward(ctx, grad_output, input), None, None, None
+
+
+def _var_backward(ctx, grad_output: Tensor, input: Tensor) -> Tensor:
+    _, axes, keepdim = ctx.reduced
+    grad = grad_output
+    if not keepdim:
+        for axis in sorted(axes):
+            grad = shape_ops.unsqueeze(grad, axis)
+    centered = input - mean(input, axes, keepdim=True)
+    return (2.0 / ctx.count_minus_correction) * grad * centered
 
 
 def std(
     input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None
 ) -> Tensor:
     """Standard deviation: the square root of :func:`var` (same arguments)."""
-    variance = var(input, dim, unbiased, keepdim, correction=correction)
-    with np.errstate(all="ignore"):
-        return _wrap(np.sqrt(_values(variance, variance.dtype)), variance.dtype)
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    return Std.apply(input, dim, keepdim, _correction(unbiased, correction))
+
+
+class Std(Function):
+    """``sqrt(var)``; backward is var's with the gradient ``grad / (2 std)`` (0 where std is
+    0, as in torch).  Saves the input and the result."""
+
+    node_name = "StdBackward0"
+
+    @staticmethod
+    def forward(ctx, input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
+        variance = Var.forward(ctx, input, dim, keepdim, correction)
+        with np.errstate(all="ignore"):
+            result = _wrap(np.sqrt(_values(variance, variance.dtype)), variance.dtype)
+        ctx.save_for_backward(input, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        from engine.ops import elementwise
+
+        input, result = ctx.saved_tensors
+        grad_variance = elementwise.where(result == 0, 0.0, grad_output / (result * 2))
+        return _var_backward(ctx, grad_variance, input), None, None, None
 
 
 def _return_type(name: str) -> type:
@@ -153,12 +310,87 @@ def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - torch's
     """Largest element (0-d) when ``dim`` is None; with ``dim``, a namedtuple
     ``(values, indices)`` of the largest elements along ``dim`` and where they are; with a
     tensor in place of ``dim``, the elementwise :func:`maximum`.  NaN counts as largest."""
-    return _extreme("max", np.max, np.argmax, max_result, input, dim, keepdim)
+    return _extreme_op("max", np.max, np.argmax, max_result, input, dim, keepdim)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
     """Smallest element, or ``(values, indices)`` along ``dim`` (see :func:`max`)."""
-    return _extreme("min", np.min, np.argmin, min_result, input, dim, keepdim)
+    return _extreme_op("min", np.min, np.argmin, min_result, input, dim, keepdim)
+
+
+def _extreme_op(name, numpy_reduce, numpy_arg, result_type, input, dim, keepdim):
+    if isinstance(dim, Tensor):  # max(input, other): the elementwise maximum
+        return _extreme(name, numpy_reduce, numpy_arg, result_type, input, dim, keepdim)
+    if dim is None:
+        node = MaxAll if name == "max" else MinAll
+        return node.apply(input, name, numpy_reduce, numpy_arg, result_type)
+    node = MaxDim if name == "max" else MinDim
+    values, indices = node.apply(input, name, numpy_reduce, numpy_arg, result_type, dim, keepdim)
+    return result_type(values, indices)
+
+
+class ExtremeAll(Function):
+    """max()/min() over all elements; the gradient is split evenly among the elements equal to
+    the result (torch's rule for ties).  Saves the input and the result."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, name, numpy_reduce, numpy_arg, result_type) -> Tensor:
+        result = _extreme(name, numpy_reduce, numpy_arg, result_type, input, None, False)
+        ctx.save_for_backward(input, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        from engine.ops import elementwise
+
+        input, result = ctx.saved_tensors
+        chosen = elementwise.eq(input, result)
+        share = grad_output / sum(chosen)
+        return elementwise.where(chosen, share, 0.0), None, None, None, None
+
+
+class MaxAll(ExtremeAll):
+    node_name = "MaxBackward1"
+
+
+class MinAll(ExtremeAll):
+    node_name = "MinBackward1"
+
+
+class ExtremeDim(Function):
+    """max(dim)/min(dim): ``(values, indices)``; the gradient goes to the element at the
+    returned index only (even when others tie).  Saves the indices."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, name, numpy_reduce, numpy_arg, result_type, dim, keepdim):
+        values, indices = _extreme(name, numpy_reduce, numpy_arg, result_type, input, dim, keepdim)
+        ctx.input_shape, ctx.keepdim = input.shape, keepdim
+        ctx.axis = layout.wrap_dim(dim, input.ndim) if input.ndim else 0
+        ctx.indices = indices._array()
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad_values: Tensor, grad_indices):
+        from engine.ops.indexing import ScatterAdd
+
+        if len(ctx.input_shape) == 0:
+            return grad_values, None, None, None, None, None, None
+        indices, grad = ctx.indices, grad_values
+        if not ctx.keepdim:
+            indices = np.expand_dims(indices, ctx.axis)
+            grad = shape_ops.unsqueeze(grad, ctx.axis)
+        positions = np.arange(layout.numel(ctx.input_shape)).reshape(ctx.input_shape)
+        chosen = np.take_along_axis(positions, indices, axis=ctx.axis)
+        grad_input = ScatterAdd.apply(grad, chosen, tuple(ctx.input_shape), True)
+        return grad_input, None, None, None, None, None, None
+
+
+class MaxDim(ExtremeDim):
+    node_name = "MaxBackward0"
+
+
+class MinDim(ExtremeDim):
+    node_name = "MinBackward0"
 
 
 def _arg_extreme(name: str, numpy_arg, input: Tensor, dim, keepdim: bool) -> Tensor:

@@ -1,6 +1,10 @@
 """Views and shape ops: new shape/strides/offset over the same storage, copying only when a view
 cannot express the result (``reshape``, ``contiguous``).
 
+Each op is a :class:`~engine.autograd.Function`: ``forward`` builds the view, ``backward`` maps
+the view's gradient back to the input's shape (reshape back, transpose back, sum over the
+expanded dims, or scatter into the selected positions for slicing-like views).
+
 Every function here computes the new metadata with the pure helpers of
 :mod:`engine.ops.layout` and then calls ``Tensor._view``; the only data movement is in
 :func:`contiguous` and :func:`clone`.
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.autograd.function import Function
 from engine.ops import layout
 from engine.tensor import Tensor
 
@@ -37,7 +42,22 @@ def view(tensor: Tensor, *shape) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
-    return tensor._view(new_shape, strides, tensor.storage_offset())
+    return View.apply(tensor, new_shape, strides)
+
+
+class View(Function):
+    """A new shape over the same storage; backward reshapes the gradient back.  Saves shapes."""
+
+    node_name = "ViewBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, shape, strides) -> Tensor:
+        ctx.input_shape = tensor.shape
+        return tensor._view(shape, strides, tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return reshape(grad_output, ctx.input_shape), None, None
 
 
 def reshape(tensor: Tensor, *shape) -> Tensor:
@@ -45,7 +65,7 @@ def reshape(tensor: Tensor, *shape) -> Tensor:
     new_shape = layout.infer_size(_sizes_from_args(shape), tensor.numel())
     strides = layout.view_strides(tensor.shape, tensor.stride(), new_shape)
     if strides is not None:
-        return tensor._view(new_shape, strides, tensor.storage_offset())
+        return View.apply(tensor, new_shape, strides)
     return view(contiguous(tensor), new_shape)
 
 
@@ -53,13 +73,54 @@ def contiguous(tensor: Tensor) -> Tensor:
     """``tensor`` itself if already contiguous, else a row-major copy."""
     if tensor.is_contiguous():
         return tensor
-    return Tensor._from_array(tensor._array())
+    return Clone.apply(tensor, True)
 
 
 def clone(tensor: Tensor) -> Tensor:
     """A copy with its own storage that keeps the memory order of the dims (preserve_format)."""
+    return Clone.apply(tensor, False)
+
+
+class Clone(Function):
+    """A copy (row-major, or in the input's memory order); the gradient passes unchanged."""
+
+    node_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, row_major: bool) -> Tensor:
+        if row_major:
+            return Tensor._from_array(tensor._array())
+        strides = layout.dense_strides_like(tensor.shape, tensor.stride())
+        return empty_strided_copy(tensor._array(), tensor.shape, strides)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return grad_output, None
+
+
+def empty_like_layout(tensor: Tensor) -> Tensor:
+    """An uninitialized tensor with ``tensor``'s shape, dtype and (dense) memory order."""
     strides = layout.dense_strides_like(tensor.shape, tensor.stride())
-    return empty_strided_copy(tensor._array(), tensor.shape, strides)
+    return empty_strided_copy(np.empty((), dtype=tensor._storage.dtype), tensor.shape, strides)
+
+
+def sum_to_shape(tensor: Tensor, shape) -> Tensor:
+    """Undo broadcasting: sum ``tensor`` over the dims that broadcasting added or stretched so
+    that the result has ``shape`` (what an op's backward does for a broadcast input)."""
+    from engine.ops import reduction
+
+    shape = tuple(shape)
+    if tuple(tensor.shape) == shape:
+        return tensor
+    leading = tensor.ndim - len(shape)
+    stretched = tuple(
+        leading + dim
+        for dim, size in enumerate(shape)
+        if size == 1 and tensor.shape[leading + dim] != 1
+    )
+    dims = tuple(range(leading)) + stretched
+    summed = reduction.sum(tensor, dims, keepdim=True) if dims else tensor
+    return reshape(summed, shape) if tuple(summed.shape) != shape else summed
 
 
 def empty_strided_copy(values: np.ndarray, shape, strides) -> Tensor:
@@ -76,21 +137,50 @@ def transpose(tensor: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims by swapping their sizes and strides (a view)."""
     dim0 = layout.wrap_dim(dim0, tensor.ndim)
     dim1 = layout.wrap_dim(dim1, tensor.ndim)
-    if tensor.ndim == 0:
-        return tensor._view((), (), tensor.storage_offset())
-    shape, strides = list(tensor.shape), list(tensor.stride())
-    shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
-    strides[dim0], strides[dim1] = strides[dim1], strides[dim0]
-    return tensor._view(shape, strides, tensor.storage_offset())
+    return Transpose.apply(tensor, dim0, dim1)
+
+
+class Transpose(Function):
+    """Swap two dims (sizes and strides); backward swaps them back."""
+
+    node_name = "TransposeBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, dim0: int, dim1: int) -> Tensor:
+        ctx.dims = (dim0, dim1)
+        if tensor.ndim == 0:
+            return tensor._view((), (), tensor.storage_offset())
+        shape, strides = list(tensor.shape), list(tensor.stride())
+        shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
+        strides[dim0], strides[dim1] = strides[dim1], strides[dim0]
+        return tensor._view(shape, strides, tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return transpose(grad_output, *ctx.dims), None, None
+
+
+class T(Function):
+    """``t()``: transpose of a matrix (0-d and 1-d unchanged); backward is ``t()`` again."""
+
+    node_name = "TBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor) -> Tensor:
+        if tensor.ndim < 2:
+            return tensor._view(tensor.shape, tensor.stride(), tensor.storage_offset())
+        return tensor._view(tensor.shape[::-1], tensor.stride()[::-1], tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return t(grad_output)
 
 
 def t(tensor: Tensor) -> Tensor:
     """Transpose of a matrix; 0-d and 1-d tensors are returned as views of themselves."""
     if tensor.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {tensor.ndim}D")
-    if tensor.ndim < 2:
-        return tensor._view(tensor.shape, tensor.stride(), tensor.storage_offset())
-    return transpose(tensor, 0, 1)
+    return T.apply(tensor)
 
 
 def reverse_dims(tensor: Tensor) -> Tensor:
@@ -110,7 +200,7 @@ def matrix_transpose(tensor: Tensor) -> Tensor:
     """``tensor.mT``: swap the last two dims of a (batch of) matrix."""
     if tensor.ndim == 0:
         warnings.warn("Tensor.mT is deprecated on 0-D tensors.", UserWarning, stacklevel=3)
-        return tensor._view((), (), tensor.storage_offset())
+        return transpose(tensor, 0, 0)
     if tensor.ndim < 2:
         raise RuntimeError(
             "tensor.mT is only supported on matrices or batches of matrices. "
@@ -142,9 +232,27 @@ def permute(tensor: Tensor, *dims) -> Tensor:
             f"input.dim() = {tensor.ndim} is not equal to len(dims) = {len(dims)}"
         )
     wrapped = _wrap_distinct(dims, tensor.ndim, "permute(): duplicate dims are not allowed.")
-    shape = [tensor.shape[dim] for dim in wrapped]
-    strides = [tensor.stride()[dim] for dim in wrapped]
-    return tensor._view(shape, strides, tensor.storage_offset())
+    return Permute.apply(tensor, tuple(wrapped))
+
+
+class Permute(Function):
+    """Reorder dims; backward applies the inverse permutation."""
+
+    node_name = "PermuteBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, dims: tuple) -> Tensor:
+        ctx.dims = dims
+        shape = [tensor.shape[dim] for dim in dims]
+        strides = [tensor.stride()[dim] for dim in dims]
+        return tensor._view(shape, strides, tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        inverse = [0] * len(ctx.dims)
+        for position, dim in enumerate(ctx.dims):
+            inverse[dim] = position
+        return permute(grad_output, tuple(inverse)), None
 
 
 def expand(tensor: Tensor, *sizes) -> Tensor:
@@ -157,7 +265,22 @@ def expand(tensor: Tensor, *sizes) -> Tensor:
         raise TypeError('expand() missing 1 required positional arguments: "size"')
     target = _sizes_from_args(sizes)
     shape, strides = layout.expand_strides(tensor.shape, tensor.stride(), target)
-    return tensor._view(shape, strides, tensor.storage_offset())
+    return Expand.apply(tensor, shape, strides)
+
+
+class Expand(Function):
+    """Broadcast view (stride 0 in repeated dims); backward sums the gradient back."""
+
+    node_name = "ExpandBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, shape, strides) -> Tensor:
+        ctx.input_shape = tensor.shape
+        return tensor._view(shape, strides, tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return sum_to_shape(grad_output, ctx.input_shape), None, None
 
 
 def broadcast_to(tensor: Tensor, shape: Sequence[int]) -> Tensor:
@@ -185,22 +308,61 @@ def squeeze(tensor: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     keep = [
         index for index in range(tensor.ndim) if not (index in chosen and tensor.shape[index] == 1)
     ]
-    return tensor._view(
-        [tensor.shape[index] for index in keep],
-        [tensor.stride()[index] for index in keep],
-        tensor.storage_offset(),
-    )
+    function = Squeeze if dim is None else SqueezeDim if isinstance(dim, int) else SqueezeDims
+    return function.apply(tensor, tuple(keep))
+
+
+class Squeeze(Function):
+    """Drop size-1 dims; backward reshapes the gradient back to the input's shape."""
+
+    node_name = "SqueezeBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, keep: tuple) -> Tensor:
+        ctx.input_shape = tensor.shape
+        return tensor._view(
+            [tensor.shape[index] for index in keep],
+            [tensor.stride()[index] for index in keep],
+            tensor.storage_offset(),
+        )
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return reshape(grad_output, ctx.input_shape), None
+
+
+class SqueezeDim(Squeeze):
+    node_name = "SqueezeBackward1"
+
+
+class SqueezeDims(Squeeze):
+    node_name = "SqueezeBackward2"
 
 
 def unsqueeze(tensor: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in ``[-ndim-1, ndim]``)."""
-    dim = layout.wrap_dim(dim, tensor.ndim + 1)
-    shape, strides = list(tensor.shape), list(tensor.stride())
-    # The new dim's stride is irrelevant for addressing; torch uses size*stride of the next dim.
-    new_stride = shape[dim] * strides[dim] if dim < tensor.ndim else 1
-    shape.insert(dim, 1)
-    strides.insert(dim, new_stride)
-    return tensor._view(shape, strides, tensor.storage_offset())
+    return Unsqueeze.apply(tensor, layout.wrap_dim(dim, tensor.ndim + 1))
+
+
+class Unsqueeze(Function):
+    """Insert a size-1 dim; backward squeezes it out of the gradient."""
+
+    node_name = "UnsqueezeBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, dim: int) -> Tensor:
+        ctx.dim = dim
+        shape, strides = list(tensor.shape), list(tensor.stride())
+        # The new dim's stride is irrelevant for addressing; torch uses size*stride of the next
+        # dim.
+        new_stride = shape[dim] * strides[dim] if dim < tensor.ndim else 1
+        shape.insert(dim, 1)
+        strides.insert(dim, new_stride)
+        return tensor._view(shape, strides, tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        return squeeze(grad_output, ctx.dim), None
 
 
 def flatten(tensor: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -233,10 +395,41 @@ def narrow(tensor: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError("narrow(): length must be non-negative.")
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    shape = list(tensor.shape)
-    shape[dim] = length
-    offset = tensor.storage_offset() + start * tensor.stride()[dim]
-    return tensor._view(shape, tensor.stride(), offset)
+    return Narrow.apply(tensor, dim, start, length)
+
+
+class Narrow(Function):
+    """Elements ``start .. start+length-1`` along ``dim`` (torch records it as a slice);
+    backward scatters the gradient into zeros of the input's shape."""
+
+    node_name = "SliceBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, dim: int, start: int, length: int) -> Tensor:
+        if ctx is not None:  # None when backward reuses forward on a position tensor
+            ctx.input_shape = tensor.shape
+            ctx.arguments = (dim, start, length)
+        shape = list(tensor.shape)
+        shape[dim] = length
+        offset = tensor.storage_offset() + start * tensor.stride()[dim]
+        return tensor._view(shape, tensor.stride(), offset)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        positions = Narrow.forward(None, _position_tensor(ctx.input_shape), *ctx.arguments)
+        return _scatter(grad_output, positions, ctx.input_shape, unique=True), None, None, None
+
+
+def _position_tensor(shape) -> Tensor:
+    """An int64 tensor holding each element's flat (row-major) index: applying a view op to it
+    tells which input element each element of the view reads."""
+    return Tensor._from_array(np.arange(layout.numel(shape), dtype=np.int64).reshape(shape))
+
+
+def _scatter(grad_output: Tensor, positions: Tensor, input_shape, unique: bool) -> Tensor:
+    from engine.ops.indexing import ScatterAdd
+
+    return ScatterAdd.apply(grad_output, positions._array(), tuple(input_shape), unique)
 
 
 def unfold(tensor: Tensor, dimension: int, size: int, step: int) -> Tensor:
@@ -246,22 +439,40 @@ def unfold(tensor: Tensor, dimension: int, size: int, step: int) -> Tensor:
     windows overlap in memory when ``step < size`` (a view, nothing is copied).
     """
     dim = layout.wrap_dim(dimension, tensor.ndim)
-    shape, strides = list(tensor.shape), list(tensor.stride())
-    if tensor.ndim == 0:
-        shape, strides = [1], [1]
-    length = shape[dim]
+    length = tensor.shape[dim] if tensor.ndim else 1
     if size > length:
         raise RuntimeError(
             f"maximum size for tensor at dimension {dim} is {length} but size is {size}"
         )
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
-    window_stride = strides[dim]
-    shape[dim] = (length - size) // step + 1
-    strides[dim] = window_stride * step
-    if tensor.ndim == 0:
-        return tensor._view([size], [1], tensor.storage_offset())
-    return tensor._view([*shape, size], [*strides, window_stride], tensor.storage_offset())
+    return Unfold.apply(tensor, dim, size, step)
+
+
+class Unfold(Function):
+    """Windows along a dim as a new last dim (they may overlap); backward adds up the gradient
+    of every window an element belongs to."""
+
+    node_name = "UnfoldBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, dim: int, size: int, step: int) -> Tensor:
+        if ctx is not None:
+            ctx.input_shape = tensor.shape
+            ctx.arguments = (dim, size, step)
+        shape, strides = list(tensor.shape), list(tensor.stride())
+        if tensor.ndim == 0:
+            return tensor._view([size], [1], tensor.storage_offset())
+        window_stride = strides[dim]
+        shape[dim] = (shape[dim] - size) // step + 1
+        strides[dim] = window_stride * step
+        return tensor._view([*shape, size], [*strides, window_stride], tensor.storage_offset())
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        positions = Unfold.forward(None, _position_tensor(ctx.input_shape), *ctx.arguments)
+        unique = ctx.arguments[2] >= ctx.arguments[1]
+        return _scatter(grad_output, positions, ctx.input_shape, unique), None, None, None
 
 
 def as_strided(
@@ -305,4 +516,36 @@ def as_strided(
             f"as_strided: storage_offset={offset} is past the end of a storage of "
             f"{storage_size} elements"
         )
-    return tensor._view(size, stride, offset)
+    return AsStrided.apply(tensor, size, stride, offset)
+
+
+class AsStrided(Function):
+    """Any geometry over the input's storage.  Backward works in storage coordinates: each
+    element of the view reads one storage slot, which belongs to (at most) one input element;
+    the view's gradient is added into those elements (slots outside the input are dropped)."""
+
+    node_name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor, size, stride, offset: int) -> Tensor:
+        ctx.input_geometry = (tensor.shape, tensor.stride(), tensor.storage_offset())
+        ctx.view_geometry = (size, stride, offset)
+        ctx.storage_size = tensor._storage.shape[0]
+        return tensor._view(size, stride, offset)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        from engine.ops.indexing import ScatterAdd
+
+        shape, strides, input_offset = ctx.input_geometry
+        owner = np.full(ctx.storage_size + 1, -1, dtype=np.int64)
+        input_slots = np.lib.stride_tricks.as_strided(
+            owner[input_offset:], shape, [step * owner.itemsize for step in strides]
+        )
+        input_slots[...] = np.arange(layout.numel(shape)).reshape(shape)
+        size, stride, offset = ctx.view_geometry
+        positions = np.lib.stride_tricks.as_strided(
+            owner[offset:], size, [step * owner.itemsize for step in stride]
+        ).copy()
+        grad = ScatterAdd.apply(grad_output, positions, tuple(shape), False)
+        return grad, None, None, None

@@ -1,0 +1,249 @@
+"""The backward engine: walk the graph from the outputs and call each node once.
+
+Like torch's engine, it first counts, for every node, how many edges lead into it
+(``dependencies``), then runs nodes from a ready queue.  A node is ready when every node that
+sends it a gradient has run; by then its input buffer holds the SUM of its incoming gradients.
+Of the ready nodes, the one with the highest sequence number (the most recently created in the
+forward pass) runs first; AccumulateGrad nodes have the highest number of all.  The traversal is
+iterative, so a 100,000-op chain does not hit Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Sequence
+
+from engine.autograd import grad_mode
+from engine.autograd.function import AccumulateGrad, Node, gradient_edge
+
+
+def _make_root_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
+    from engine.ops import creation
+    from engine.tensor import Tensor
+
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(
+            f"grad can be implicitly created only for scalar outputs: got {len(outputs)} "
+            f"outputs and {len(grad_outputs)} gradients"
+        )
+    grads = []
+    for index, (output, grad) in enumerate(zip(outputs, grad_outputs, strict=True)):
+        if grad is None:
+            if not output.requires_grad:
+                grads.append(None)
+                continue
+            if output.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not output.dtype.is_floating_point:
+                raise RuntimeError(
+                    "grad can be implicitly created only for real scalar outputs but got "
+                    f"{output.dtype}"
+                )
+            grad = creation.ones_like(output)
+        elif not isinstance(grad, Tensor):
+            grad = creation.full_like(output, grad)
+        elif tuple(grad.shape) != tuple(output.shape):
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{index}] has a shape of {grad.shape} and "
+                f"output[{index}] has a shape of {output.shape}."
+            )
+        grads.append(grad)
+    return grads
+
+
+def _check_outputs(outputs: Sequence) -> None:
+    for index, output in enumerate(outputs):
+        if not output.requires_grad:
+            raise RuntimeError(
+                f"element {index} of tensors does not require grad and does not have a grad_fn"
+            )
+
+
+def run_backward(
+    outputs: Sequence,
+    grad_outputs: Sequence | None,
+    *,
+    retain_graph: bool | None,
+    create_graph: bool,
+    inputs: Sequence | None = None,
+    accumulate: bool = True,
+    allow_unused: bool = True,
+) -> list | None:
+    """Backpropagate from ``outputs``.  With ``accumulate`` (``Tensor.backward``) gradients are
+    added into leaves' ``.grad`` (only those in ``inputs`` when given); otherwise
+    (``autograd.grad``) the gradients of ``inputs`` are returned and ``.grad`` is untouched."""
+    outputs = list(outputs)
+    _check_outputs(outputs)
+    root_grads = _make_root_grads(outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    root_edges = [gradient_edge(output) for output in outputs]
+
+    # Where the gradients we want arrive: (node, input_nr) for each input.
+    targets = None
+    if inputs is not None:
+        targets = {}
+        for position, tensor in enumerate(inputs):
+            if not tensor.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            targets.setdefault(gradient_edge(tensor), []).append(position)
+    needed = _needed_nodes(root_edges, targets)
+    dependencies = _count_dependencies(root_edges, needed)
+
+    captured: list = [None] * (len(inputs) if inputs is not None else 0)
+    reached = [False] * len(captured)
+    buffers: dict[Node, list] = {}
+    ready: list = []
+    tie_breaker = itertools.count()
+
+    def send(node: Node, input_nr: int, grad) -> None:
+        buffer = buffers.get(node)
+        if buffer is None:
+            buffer = buffers[node] = [None] * node._num_outputs()
+        if grad is not None:
+            buffer[input_nr] = grad if buffer[input_nr] is None else buffer[input_nr] + grad
+        dependencies[node] -= 1
+        if dependencies[node] == 0:
+            heapq.heappush(ready, (-node._sequence_nr(), next(tie_breaker), node))
+
+    with grad_mode.set_grad_enabled(create_graph):
+        for (node, input_nr), grad in zip(root_edges, root_grads, strict=True):
+            if node in dependencies:
+                send(node, input_nr, grad)
+        while ready:
+            _, _, node = heapq.heappop(ready)
+            grads = buffers.pop(node)
+            grads = _run_tensor_hooks(node, grads)
+            run_node = True
+            if targets is not None:
+                for input_nr, grad in enumerate(grads):
+                    for position in targets.get((node, input_nr), ()):
+                        captured[position] = grad
+                        reached[position] = True
+                # With `inputs`, only leaves in `inputs` are accumulated into, and a captured
+                # node runs only when other wanted gradients lie beyond it.
+                run_node = node in needed["through"]
+                if accumulate and isinstance(node, AccumulateGrad) and (node, 0) in targets:
+                    run_node = True
+            if not run_node:
+                continue
+            if all(grad is None for grad in grads):
+                next_grads = [None] * len(node.next_functions)
+            else:
+                next_grads = node.apply(tuple(grads))
+            if not retain_graph:
+                node._release_saved()
+            for (next_node, input_nr), grad in zip(node.next_functions, next_grads, strict=False):
+                if next_node is not None and next_node in dependencies:
+                    send(next_node, input_nr, grad)
+
+    if inputs is None:
+        return None
+    if accumulate:
+        # backward(inputs=[non_leaf]) fills the non-leaf's .grad, as in torch.
+        for tensor, grad in zip(inputs, captured, strict=True):
+            if tensor.grad_fn is not None and grad is not None:
+                with grad_mode.set_grad_enabled(create_graph):
+                    tensor._grad = grad if tensor._grad is None else tensor._grad + grad
+        return None
+    for position, was_reached in enumerate(reached):
+        if not was_reached and not allow_unused:
+            raise RuntimeError(
+                f"The differentiated Tensor at index {position} appears to not have been used in "
+                "the graph. Set allow_unused=True if this is the desired behavior."
+            )
+    return captured
+
+
+def _run_tensor_hooks(node: Node, grads: list) -> list:
+    """Tensor hooks registered on this node's outputs, then retain_grad (torch runs it last)."""
+    for output_nr, hooks in node._tensor_pre_hooks.items():
+        for hook in list(hooks.values()):
+            if grads[output_nr] is None:
+                break
+            replacement = hook(grads[output_nr])
+            if replacement is not None:
+                grads[output_nr] = replacement
+    for output_nr, reference in node._retained.items():
+        tensor = reference()
+        grad = grads[output_nr]
+        if tensor is None or grad is None:
+            continue
+        tensor._grad = grad.clone() if tensor._grad is None else tensor._grad + grad
+        if not grad_mode.is_grad_enabled():
+            tensor._grad = tensor._grad.detach()
+    return grads
+
+
+def _children(node: Node):
+    return (next_node for next_node, _ in node.next_functions if next_node is not None)
+
+
+def _needed_nodes(root_edges: list, targets: dict | None) -> dict:
+    """Which nodes must run.  Without targets: every node reachable from the roots.  With
+    targets: nodes from which some target can be reached ("through": the target lies strictly
+    beyond them) plus the target nodes themselves (where gradients are captured)."""
+    reachable: list[Node] = []
+    seen: set[Node] = set()
+    stack = [node for node, _ in root_edges]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        reachable.append(node)
+        stack.extend(_children(node))
+    if targets is None:
+        return {"all": seen, "through": seen}
+    target_nodes = {node for node, _ in targets}
+    # A node leads to a target if one of its children is a target or leads to one.  Process
+    # nodes children-first with an explicit post-order walk.
+    leads: dict[Node, bool] = {}
+    for start in reachable:
+        if start in leads:
+            continue
+        stack = [(start, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in leads:
+                continue
+            if expanded:
+                leads[node] = any(
+                    child in target_nodes or leads.get(child, False) for child in _children(node)
+                )
+                continue
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if child not in leads)
+    through = {node for node, value in leads.items() if value}
+    return {"all": through | target_nodes, "through": through}
+
+
+def _count_dependencies(root_edges: list, needed: dict) -> dict[Node, int]:
+    """For each node that will receive gradients: how many edges (from running nodes) lead
+    into it, plus one per root edge pointing at it."""
+    allowed = needed["all"]
+    running = needed["through"]
+    dependencies: dict[Node, int] = {}
+    stack = []
+    for node, _ in root_edges:
+        if node in allowed:
+            if node not in dependencies:
+                stack.append(node)
+            dependencies[node] = dependencies.get(node, 0) + 1
+    visited: set[Node] = set()
+    while stack:
+        node = stack.pop()
+        if node in visited:
+            continue
+        visited.add(node)
+        if node not in running:
+            continue
+        for child in _children(node):
+            if child in allowed:
+                dependencies[child] = dependencies.get(child, 0) + 1
+                if child not in visited:
+                    stack.append(child)
+    return dependencies

@@ -1,0 +1,396 @@
+"""Graph nodes and the ``Function`` API: how an op records itself for backward.
+
+Every differentiable op -- the engine's own and a learner's custom ones -- is a subclass of
+:class:`Function` with two static methods, ``forward(ctx, *args)`` and
+``backward(ctx, *grad_outputs)``.  ``Op.apply(*args)`` runs ``forward`` without recording
+anything inside it, and, when grad mode is on and some input requires grad, makes the ``ctx``
+a node of the backward graph: the outputs get it as their ``grad_fn``, and its
+``next_functions`` point at the nodes that produced the inputs (an :class:`AccumulateGrad` for
+a leaf).  As in torch, the ctx *is* the node, so ``ctx.saved_tensors`` and
+``grad_fn.next_functions`` live on the same object.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import weakref
+from collections.abc import Callable
+
+from engine.autograd import grad_mode
+
+# Nodes are numbered in creation order; backward runs the ready node with the highest number
+# first, which is the reverse of the order the forward pass created them in.
+_sequence_numbers = itertools.count()
+
+# torch gives AccumulateGrad the largest sequence number, so leaves are updated as soon as
+# their gradient is complete.
+_ACCUMULATE_SEQUENCE_NR = sys.maxsize
+
+
+class Node:
+    """A node of the backward graph (what ``tensor.grad_fn`` holds).
+
+    ``next_functions``: one ``(node, input_nr)`` pair per differentiable input, ``(None, 0)``
+    for inputs that do not require grad.  ``apply(grad_outputs)`` maps the gradients of this
+    node's outputs to the gradients of its inputs (one per edge).
+    """
+
+    def __init__(self, sequence_nr: int | None = None) -> None:
+        self._sequence_nr_value = next(_sequence_numbers) if sequence_nr is None else sequence_nr
+        self.next_functions: tuple[tuple[Node | None, int], ...] = ()
+        # output_nr -> {hook id: hook}: tensor hooks, run on the gradient before this node.
+        self._tensor_pre_hooks: dict[int, dict[int, Callable]] = {}
+        # output_nr -> weak reference to a non-leaf output that called retain_grad().
+        self._retained: dict[int, weakref.ref] = {}
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def _sequence_nr(self) -> int:
+        return self._sequence_nr_value
+
+    def _num_outputs(self) -> int:
+        """How many forward outputs (gradients this node receives)."""
+        return 1
+
+    def apply(self, grad_outputs: tuple) -> tuple:
+        raise NotImplementedError
+
+    def __call__(self, *grad_outputs):
+        return self.apply(grad_outputs)
+
+    def _release_saved(self) -> None:
+        """Free what was saved for backward (after a backward without retain_graph)."""
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf tensor: adds the incoming gradient into ``variable.grad``."""
+
+    def __init__(self, variable) -> None:
+        super().__init__(_ACCUMULATE_SEQUENCE_NR)
+        self.variable = variable
+
+    def apply(self, grad_outputs: tuple) -> tuple:
+        (grad,) = grad_outputs
+        if grad is not None:
+            accumulate_into_grad(self.variable, grad)
+        return ()
+
+
+def accumulate_into_grad(variable, grad) -> None:
+    """``variable.grad += grad``: in place when no graph is being built (references to
+    ``.grad`` see the update, as in torch), out of place under ``create_graph``.  A first
+    gradient is copied into a fresh tensor laid out like the variable: the incoming one may be
+    an expanded view or be referenced elsewhere, and ``.grad`` must own its memory."""
+    from engine.ops import elementwise
+    from engine.ops import shape as shape_ops
+
+    building_graph = grad_mode.is_grad_enabled()
+    if variable._grad is None:
+        fresh = shape_ops.empty_like_layout(variable)
+        if building_graph and grad.requires_grad:
+            # Recorded (torch's .grad then has grad_fn CopyBackwards), so that create_graph
+            # gradients can be differentiated again.
+            variable._grad = elementwise.copy_(fresh, grad)
+        else:
+            fresh._array()[...] = grad._array()
+            variable._grad = fresh
+    elif building_graph:
+        variable._grad = variable._grad + grad
+    else:
+        variable._grad._array()[...] += grad._array()
+        variable._grad._version_counter.bump()
+
+
+class SavedTensor:
+    """A tensor saved for backward plus the version it had then (to catch in-place edits)."""
+
+    __slots__ = ("tensor", "version", "output_of")
+
+    def __init__(self, tensor) -> None:
+        self.tensor = tensor
+        self.version = tensor._version
+        self.output_of: Node | None = None  # set when the saved tensor is an output of the op
+
+    def unpack(self):
+        tensor = self.tensor
+        if tensor._version != self.version:
+            raise RuntimeError(_modified_message(tensor, self.version, self.output_of))
+        return tensor
+
+
+_TYPE_NAMES = {
+    "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+}
+
+
+def _modified_message(tensor, expected_version: int, output_of: Node | None) -> str:
+    type_name = _TYPE_NAMES.get(tensor.dtype.name, "Tensor")
+    description = f"[engine.{type_name} [{', '.join(str(size) for size in tensor.shape)}]]"
+    producer = output_of if output_of is not None else tensor.grad_fn
+    if producer is not None:
+        # torch names the producing op without the "Backward0" suffix ("output 0 of Exp").
+        op_name = re.sub(r"Backward\d*$", "", producer.name())
+        description += f", which is output {tensor._output_nr} of {op_name},"
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {description} is at version {tensor._version}; expected version "
+        f"{expected_version} instead. Hint: the tensor was saved for backward and then "
+        "overwritten; use the out-of-place op (y = y.add(1) rather than y.add_(1)) or modify a "
+        "clone()."
+    )
+
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+
+class FunctionCtx:
+    """What ``forward`` receives as ``ctx`` when no graph is recorded: saving is a no-op."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+
+    def save_for_backward(self, *tensors) -> None:
+        pass
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
+        pass
+
+    def mark_dirty(self, *tensors) -> None:
+        pass
+
+
+class BackwardNode(Node, FunctionCtx):
+    """The node (and ctx) of one call of a :class:`Function`; subclassed per Function so that
+    its class name is the op's backward name (``MulBackward0``)."""
+
+    _function: type[Function]
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        Node.__init__(self)
+        FunctionCtx.__init__(self, needs_input_grad)
+        self._saved: list[SavedTensor | None] = []
+        self._freed = False
+        self._non_differentiable: set[int] = set()
+        self._materialize_grads = True
+        self._edge_positions: list[int] = []  # which forward args have an edge
+        self._input_meta: list[tuple | None] = []  # (shape, dtype) per edge, None if no grad
+        self._output_meta: list[tuple] = []  # (shape, dtype) per output
+
+    # ---- ctx API used inside forward / backward
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (or None) for backward; read them back with ``ctx.saved_tensors``."""
+        self._saved = [None if tensor is None else SavedTensor(tensor) for tensor in tensors]
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved tensors; RuntimeError if one was modified in place since it was saved, or
+        if the graph was already freed by a backward without ``retain_graph=True``."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        return tuple(None if saved is None else saved.unpack() for saved in self._saved)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Outputs that get no gradient (e.g. indices): they will not require grad."""
+        self._non_differentiable.update(id(tensor) for tensor in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether missing output gradients reach backward as zeros (default) or as None."""
+        self._materialize_grads = bool(value)
+
+    # ---- node API used by the backward engine
+    def _num_outputs(self) -> int:
+        return len(self._output_meta)
+
+    def _release_saved(self) -> None:
+        if self._saved:
+            self._freed = True
+            self._saved = []
+
+    def apply(self, grad_outputs: tuple) -> tuple:
+        from engine.ops import creation
+
+        if self._materialize_grads:
+            grad_outputs = tuple(
+                creation.zeros(shape, dtype=dtype) if grad is None else grad
+                for grad, (shape, dtype) in zip(grad_outputs, self._output_meta, strict=True)
+            )
+        grads = self._function.backward(self, *grad_outputs)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        expected = len(self.needs_input_grad)
+        if len(grads) < expected or any(grad is not None for grad in grads[expected:]):
+            raise RuntimeError(
+                f"function {self.name()} returned an incorrect number of gradients (expected "
+                f"{expected}, got {len(grads)})"
+            )
+        return tuple(
+            _checked_gradient(self, index, grads[position], meta)
+            for index, (position, meta) in enumerate(
+                zip(self._edge_positions, self._input_meta, strict=True)
+            )
+        )
+
+
+def _checked_gradient(node: Node, index: int, grad, meta):
+    """The gradient for one input, summed to the input's shape and cast to its dtype (the
+    checks torch's engine does after every node); None when that input needs no gradient."""
+    from engine.ops import layout
+    from engine.ops.shape import sum_to_shape
+    from engine.tensor import Tensor
+
+    if meta is None or grad is None:
+        return None
+    if not isinstance(grad, Tensor):
+        raise TypeError(
+            f"function {node.name()} returned a gradient of type {type(grad).__name__} at "
+            f"index {index}; expected a Tensor or None"
+        )
+    shape, dtype = meta
+    if tuple(grad.shape) != tuple(shape):
+        try:
+            expandable = layout.broadcast_shapes(shape, grad.shape) == tuple(shape)
+        except RuntimeError:
+            expandable = False
+        if not expandable:
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {index} - got "
+                f"{list(grad.shape)} but expected shape compatible with {list(shape)}"
+            )
+        grad = sum_to_shape(grad, shape)
+    if grad.dtype is not dtype:
+        grad = grad.to(dtype)
+    return grad
+
+
+class Function:
+    """Base class of differentiable ops: subclass it with static ``forward(ctx, *args)`` and
+    ``backward(ctx, *grad_outputs)`` and call ``YourOp.apply(*args)``.
+
+    ``backward`` returns one gradient per ``forward`` argument (None for arguments that are not
+    tensors or need no gradient), each shaped like its argument.  ``node_name`` sets the name of
+    the graph node (default ``"<ClassName>Backward"``, as torch names custom functions).
+    """
+
+    node_name: str | None = None
+    # Elementwise binary ops give a Python-number operand an empty edge, like torch's
+    # `(x * 2).grad_fn.next_functions == ((AccumulateGrad, 0), (None, 0))`.
+    numbers_are_inputs: bool = False
+    # Positions of tensor arguments that never get a gradient and no edge (where's condition).
+    non_differentiable_arguments: tuple[int, ...] = ()
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")
+
+    @classmethod
+    def _node_class(cls) -> type[BackwardNode]:
+        node_class = cls.__dict__.get("_node_class_cache")
+        if node_class is None:
+            name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
+            node_class = type(name, (BackwardNode,), {"_function": cls})
+            cls._node_class_cache = node_class
+        return node_class
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run ``forward`` on ``args`` and, if a gradient will be needed, record the node."""
+        from engine.tensor import Tensor
+
+        needs_input_grad = tuple(
+            isinstance(argument, Tensor) and argument.requires_grad for argument in args
+        )
+        grad_enabled = grad_mode.is_grad_enabled()
+        recording = grad_enabled and any(needs_input_grad)
+        ctx = cls._node_class()(needs_input_grad) if recording else FunctionCtx(needs_input_grad)
+        with grad_mode.no_grad():
+            outputs = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(outputs, tuple)
+        output_list = [outputs] if single else list(outputs)
+        if recording:
+            _connect(ctx, args, output_list)
+        if grad_enabled:
+            for output in output_list:
+                if isinstance(output, Tensor) and output._base is not None:
+                    output._view_version = output._version
+        return output_list[0] if single else tuple(output_list)
+
+
+def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
+    """Make ``node`` the grad_fn of ``outputs`` and link it to the nodes of ``args``."""
+    from engine.tensor import Tensor
+
+    edges, positions, input_meta = [], [], []
+    for position, argument in enumerate(args):
+        if position in node._function.non_differentiable_arguments:
+            continue
+        if isinstance(argument, Tensor):
+            if argument.requires_grad:
+                edges.append(gradient_edge(argument))
+                input_meta.append((argument.shape, argument.dtype))
+            else:
+                edges.append((None, 0))
+                input_meta.append(None)
+            positions.append(position)
+        elif node._function.numbers_are_inputs and not isinstance(argument, str):
+            edges.append((None, 0))
+            input_meta.append(None)
+            positions.append(position)
+    node.next_functions = tuple(edges)
+    node._edge_positions = positions
+    node._input_meta = input_meta
+    input_ids = {id(argument) for argument in args if isinstance(argument, Tensor)}
+    for output_nr, output in enumerate(outputs):
+        if not isinstance(output, Tensor):
+            continue
+        if id(output) in input_ids:
+            # forward returned an input unchanged: the output must be a new tensor object (an
+            # alias of the same storage) so that the input keeps its own grad_fn.
+            output = output._view(output.shape, output.stride(), output.storage_offset())
+            outputs[output_nr] = output
+        node._output_meta.append((output.shape, output.dtype))
+        if id(output) in node._non_differentiable or not output.dtype.is_floating_point:
+            continue
+        output._grad_fn = node
+        output._output_nr = output_nr
+        output._requires_grad = True
+    for saved in node._saved:
+        if saved is not None and saved.tensor._grad_fn is node:
+            saved.output_of = node
+
+
+def gradient_edge(tensor) -> tuple[Node, int]:
+    """The ``(node, input_nr)`` a gradient for ``tensor`` flows into: its grad_fn, or the
+    AccumulateGrad node of a leaf (one per leaf, created on first use)."""
+    if tensor.grad_fn is not None:
+        return (tensor._grad_fn, tensor._output_nr)
+    return (grad_accumulator(tensor), 0)
+
+
+def grad_accumulator(tensor) -> AccumulateGrad:
+    accumulator = tensor._grad_accumulator
+    if accumulator is None:
+        accumulator = AccumulateGrad(tensor)
+        tensor._grad_accumulator = accumulator
+    return accumulator

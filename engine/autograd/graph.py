@@ -1,0 +1,35 @@
+"""Looking at a recorded backward graph: its nodes, and what they saved for backward."""
+
+from __future__ import annotations
+
+from engine.autograd.function import AccumulateGrad, Node
+
+
+def nodes(output) -> list[Node]:
+    """The ``grad_fn`` nodes reachable from ``output.grad_fn`` (found without recursion):
+    operations newest first, so ``output.grad_fn`` comes first, then the leaves'
+    ``AccumulateGrad`` nodes."""
+    found, stack, seen = [], [output.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return sorted(found, key=lambda n: (isinstance(n, AccumulateGrad), -n._sequence_nr()))
+
+
+def saved_tensors(node: Node) -> list:
+    """The tensors ``node`` saved for its backward formula (empty once backward freed them)."""
+    return [saved.tensor for saved in getattr(node, "_saved", []) if saved is not None]
+
+
+def saved_bytes(output) -> int:
+    """Bytes of all tensors saved for backward in ``output``'s graph, counted once per save
+    (like a ``saved_tensors_hooks`` pack hook in torch, which sees every save)."""
+    return sum(
+        tensor.numel() * tensor.element_size()
+        for node in nodes(output)
+        for tensor in saved_tensors(node)
+    )
