@@ -13,7 +13,12 @@ Each chapter's checks live in one module here (``chapter01`` ...); importing thi
 registers all of them.
 """
 
-from engine.grading import chapter01, chapter02  # noqa: F401  (registers their exercises)
+from engine.grading import (  # noqa: F401  (importing a chapter module registers its checks)
+    chapter01,
+    chapter02,
+    chapter03,
+    chapter04,
+)
 from engine.grading.core import EXERCISES, Result, check, exercises_of, grade
 
 __all__ = ["EXERCISES", "Result", "check", "exercises_of", "grade"]

@@ -1,0 +1,160 @@
+"""Checks for chapter 4, Autograd mechanics (exercises/04_autograd_mechanics.ipynb).
+
+Expected values come from NumPy formulas, from finite differences (``gradcheck``), or from a second
+run of the same computation without the learner's code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import engine
+from engine.grading.core import CheckFailed, exercise, expect, expect_type
+
+
+def _float64(values, requires_grad=True):
+    return engine.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+CHAPTER = "04_autograd_mechanics"
+
+
+@exercise(CHAPTER, "Swish", "a custom Function, x * sigmoid(x), that passes gradcheck")
+def check_swish(swish) -> str:
+    expect(
+        "Swish",
+        isinstance(swish, type) and issubclass(swish, engine.autograd.Function),
+        f"expected a subclass of engine.autograd.Function, got {swish!r}",
+    )
+    values = np.linspace(-5, 5, 11)
+    x = _float64(values)
+    out = swish.apply(x)
+    expect_type("Swish.apply(x)", out, engine.Tensor)
+    sigmoid = 1 / (1 + np.exp(-values))
+    got = np.asarray(out.tolist())
+    if not np.allclose(got, values * sigmoid, rtol=1e-12, atol=1e-12):
+        raise CheckFailed(
+            f"Swish.apply(x) forward: expected {np.round(values * sigmoid, 6)}, "
+            f"got {np.round(got, 6)}"
+        )
+    out.sum().backward()
+    expected = sigmoid + values * sigmoid * (1 - sigmoid)
+    if x.grad is None:
+        raise CheckFailed("Swish backward: x.grad is None; does backward return the gradient?")
+    got = np.asarray(x.grad.tolist())
+    if not np.allclose(got, expected, rtol=1e-9, atol=1e-12):
+        index = int(np.argmax(np.abs(got - expected)))
+        raise CheckFailed(
+            f"Swish backward at x = {values[index]:g}: expected "
+            f"{expected[index]:.6f}, got {got[index]:.6f}"
+        )
+    try:
+        engine.autograd.gradcheck(swish.apply, (_float64(np.linspace(-3, 3, 7)),))
+    except RuntimeError as error:
+        raise CheckFailed(f"gradcheck failed: {str(error).splitlines()[0]}") from None
+    return "forward, backward and gradcheck passed"
+
+
+def _network(register):
+    """A small tanh network; ``register(tensor, name)`` is called on each layer's output."""
+    rng = np.random.default_rng(0)
+    h = _float64(rng.standard_normal((4, 3)), requires_grad=False)
+    weights = [_float64(rng.standard_normal((3, 3))) for _ in range(3)]
+    outputs = []
+    for number, w in enumerate(weights):
+        h = (h @ w).tanh()
+        register(h, f"layer{number}")
+        outputs.append(h)
+    (h * h).sum().backward()
+    return weights, outputs
+
+
+@exercise(CHAPTER, "gradient_norm_hook", "a hook that records a gradient's norm")
+def check_gradient_norm_hook(gradient_norm_hook) -> str:
+    norms: dict = {}
+
+    def register(tensor, name):
+        hook = gradient_norm_hook(norms, name)
+        expect(
+            f"gradient_norm_hook(norms, {name!r})",
+            callable(hook),
+            f"expected a function to pass to register_hook, got {hook!r}",
+        )
+        tensor.register_hook(hook)
+
+    weights, _ = _network(register)
+    reference_weights, reference_outputs = _network(lambda tensor, name: tensor.retain_grad())
+    for number, reference in enumerate(reference_outputs):
+        name = f"layer{number}"
+        expect(
+            "after backward",
+            name in norms,
+            f"norms has no entry {name!r}; the hook must store norms[name] = the norm",
+        )
+        expected = float(np.sqrt((np.asarray(reference.grad.tolist()) ** 2).sum()))
+        got = norms[name]
+        if not isinstance(got, (int, float)) or not np.isclose(got, expected, rtol=1e-9):
+            raise CheckFailed(
+                f"norms[{name!r}]: expected the L2 norm {expected:.6f} as a float, got {got!r}"
+            )
+    for number, (w, reference) in enumerate(zip(weights, reference_weights)):
+        if not np.allclose(w.grad.tolist(), reference.grad.tolist(), rtol=1e-12):
+            raise CheckFailed(
+                f"the gradient of weight {number} changed: a recording hook must "
+                "return None (or the gradient unchanged)"
+            )
+    return "3 layers recorded, gradients unchanged"
+
+
+def _reachable(root) -> list:
+    nodes, stack, seen = [], [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return nodes
+
+
+def _check_order(case: str, order, root) -> None:
+    expect_type(case, order, list)
+    expected = _reachable(root)
+    ids = [id(node) for node in order]
+    expect(case, len(ids) == len(set(ids)), "a node appears more than once")
+    expect(
+        case,
+        set(ids) == {id(n) for n in expected},
+        f"expected the {len(expected)} nodes reachable from loss.grad_fn "
+        f"(including AccumulateGrad), got {len(order)}",
+    )
+    expect(case, order[0] is root, "loss.grad_fn must come first")
+    position = {id(node): i for i, node in enumerate(order)}
+    for node in order:
+        for next_node, _ in node.next_functions:
+            if next_node is not None and position[id(next_node)] < position[id(node)]:
+                raise CheckFailed(
+                    f"{case}: {next_node.name()} comes before {node.name()}, "
+                    "which passes gradients to it"
+                )
+
+
+@exercise(CHAPTER, "backward_order", "a topological order of a tensor graph's grad_fn nodes")
+def check_backward_order(backward_order) -> str:
+    x, w = _float64([[1.0, 2.0]]), _float64([[0.5], [-1.0]])
+    hidden = x @ w
+    loss = (hidden * hidden + hidden.exp()).sum()
+    _check_order(
+        "backward_order(loss) for sum(h*h + exp(h)), h = x @ w", backward_order(loss), loss.grad_fn
+    )
+
+    y = _float64([1.0])
+    node = y
+    for _ in range(20_000):
+        node = node * 1.0
+    loss = node.sum()
+    _check_order(
+        "backward_order of a chain of 20,000 multiplications", backward_order(loss), loss.grad_fn
+    )
+    return "2 cases passed"
