@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import torch
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import engine
@@ -30,6 +30,13 @@ UNARY = {
     "transpose": lambda x: x.transpose(0, -1) if x.ndim else x,
     "flip_view": lambda x: x.unsqueeze(0).squeeze(0),
     "pow3": lambda x: x**3,
+    "relu": lambda x: x.relu(),
+    "abs": lambda x: x.abs(),
+    "clamp": lambda x: x.clamp(-0.5, 0.5),
+    "reverse_dims": lambda x: x.permute(*reversed(range(x.ndim))) if x.ndim else x,
+    "step_slice": lambda x: x[..., ::2] if x.ndim else x,
+    "expand_sum": lambda x: x.unsqueeze(0).expand(2, *x.shape).sum(0),
+    "reshape_flat": lambda x: x.reshape(-1).reshape(x.shape),
 }
 BINARY = {
     "add": lambda x, y: x + y,
@@ -38,6 +45,7 @@ BINARY = {
     "safe_div": lambda x, y: x / (1.0 + y * y),
     "maximum": lambda x, y: (torch if isinstance(x, torch.Tensor) else engine).maximum(x, y),
     "add_alpha": lambda x, y: x.add(y, alpha=-0.75),
+    "where": lambda x, y: (torch if isinstance(x, torch.Tensor) else engine).where(x > y, x, y * 2),
 }
 
 
@@ -70,6 +78,22 @@ def programs(draw):
     return shapes, contiguous, steps, seed
 
 
+def run_or_error(program_steps, engine_leaves, torch_leaves):
+    """Both results, or None when the program is invalid (shapes that do not broadcast): then
+    the engine must raise the same exception type as torch."""
+    try:
+        torch_total = run(program_steps, torch_leaves)
+    except Exception as torch_error:  # noqa: BLE001 - compare whatever torch raises
+        try:
+            run(program_steps, engine_leaves)
+        except Exception as engine_error:  # noqa: BLE001
+            assert type(engine_error) is type(torch_error), (engine_error, torch_error)
+            event("invalid program: both raise the same error")
+            return None
+        raise AssertionError(f"torch raised {torch_error!r}, the engine did not") from None
+    return run(program_steps, engine_leaves), torch_total
+
+
 def run(program_steps, leaves):
     pool = list(leaves)
     for step in program_steps:
@@ -84,7 +108,7 @@ def run(program_steps, leaves):
     return total
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=2000, deadline=None)
 @given(programs())
 def test_random_programs_match_torch(program):
     shapes, contiguous, steps, seed = program
@@ -94,7 +118,10 @@ def test_random_programs_match_torch(program):
         for shape, flag in zip(shapes, contiguous, strict=True)
     ]
     ours, theirs = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
-    total, torch_total = run(steps, ours), run(steps, theirs)
+    totals = run_or_error(steps, ours, theirs)
+    if totals is None:
+        return
+    total, torch_total = totals
     assert abs(total.item() - torch_total.item()) <= 1e-10 * (1 + abs(torch_total.item()))
     assert_grads_match(
         autograd.grad(total, ours, allow_unused=True),
@@ -102,12 +129,14 @@ def test_random_programs_match_torch(program):
     )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(programs())
 def test_random_programs_second_order_match_torch(program):
     shapes, contiguous, steps, seed = program
     rng = np.random.default_rng(seed)
     pairs = [leaf_pair(rng.uniform(-1.5, 1.5, shape), True) for shape in shapes]
+    if run_or_error(steps, [p[0] for p in pairs], [p[1] for p in pairs]) is None:
+        return
     results = []
     for module, leaves in ((engine, [p[0] for p in pairs]), (torch, [p[1] for p in pairs])):
         grads = module.autograd.grad(
