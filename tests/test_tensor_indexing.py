@@ -157,7 +157,11 @@ def test_advanced_indexing_matches_torch_values_and_shape(pair, data):
         lambda: engine_tensor[to_engine_index(index)], lambda: torch_tensor[to_torch_index(index)]
     )
     if result is not None:
-        assert not same_storage(result[0], engine_tensor)
+        # A copy, except where torch makes a view (a 0-d integer tensor index acts as a select).
+        torch_shares = (
+            result[1].untyped_storage().data_ptr() == torch_tensor.untyped_storage().data_ptr()
+        )
+        assert same_storage(result[0], engine_tensor) == torch_shares
 
 
 @settings(max_examples=150, deadline=None)
@@ -236,3 +240,74 @@ def test_one_dimensional_int_index_picks_rows():
     assert picked.tolist() == [[9, 10, 11], [0, 1, 2], [9, 10, 11]]
     assert tensor[[0, 1], [2, 0]].tolist() == [2, 3]
     assert tensor[tensor > 9].tolist() == [10, 11]
+
+
+@st.composite
+def mixed_indices(draw):
+    """Index tuples for a (2, 3, 4, 5) tensor that mix plain integers (and 0-d integer tensors)
+    with integer lists and masks, the case where PyTorch applies the integers first."""
+    items = []
+    dims_left = 4
+    while dims_left > 0 and len(items) < 5:
+        kind = draw(st.sampled_from(["int", "int0d", "list", "slice", "none", "mask"]))
+        if kind in ("int", "int0d"):
+            value = draw(st.integers(0, 1))
+            items.append(value if kind == "int" else ("tensor0d", value))
+            dims_left -= 1
+        elif kind == "list":
+            items.append(draw(st.lists(st.integers(0, 1), min_size=1, max_size=3)))
+            dims_left -= 1
+        elif kind == "slice":
+            items.append(slice(draw(st.none() | st.integers(0, 1)), None))
+            dims_left -= 1
+        elif kind == "none":
+            items.append(None)
+        else:
+            items.append(("mask", draw(st.integers(0, 2**16))))
+            dims_left -= 1
+    return items
+
+
+def materialise(items, module, shape):
+    """Turn the drawn description into index items for ``module`` (engine or torch)."""
+    result, dim = [], 0
+    for item in items:
+        if isinstance(item, tuple) and item[0] == "tensor0d":
+            result.append(module.tensor(item[1]))
+            dim += 1
+        elif isinstance(item, tuple) and item[0] == "mask":
+            mask = np.random.default_rng(item[1]).random(shape[dim]) > 0.4
+            result.append(module.tensor(mask))
+            dim += 1
+        else:
+            result.append(item)
+            dim += item is not None
+    return tuple(result)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mixed_indices())
+def test_integers_mixed_with_advanced_indices_follow_torch(items):
+    values = np.arange(120.0).reshape(2, 3, 4, 5)
+    engine_index = materialise(items, engine, values.shape)
+    torch_index = materialise(items, torch, values.shape)
+    assume(any(isinstance(item, list) or hasattr(item, "dtype") for item in engine_index))
+
+    def get(module, index):
+        return module.tensor(values)[index]
+
+    results = check_like_torch(lambda: get(engine, engine_index), lambda: get(torch, torch_index))
+    if results is None:
+        return
+    # Assignment through the same index takes a value of torch's result shape.
+    engine_target, torch_target = engine.tensor(values), torch.tensor(values)
+    replacement = np.arange(float(results[1].numel())).reshape(tuple(results[1].shape))
+    engine_target[engine_index] = engine.tensor(replacement)
+    torch_target[torch_index] = torch.tensor(replacement)
+    assert_close(engine_target, torch_target)
+    # And the gradient of a gather lands where torch puts it.
+    engine_leaf = engine.tensor(values, requires_grad=True)
+    torch_leaf = torch.tensor(values, requires_grad=True)
+    (engine_leaf[engine_index] * 2).sum().backward()
+    (torch_leaf[torch_index] * 2).sum().backward()
+    assert_close(engine_leaf.grad, torch_leaf.grad)

@@ -27,10 +27,63 @@ from engine.tensor import Tensor
 
 def getitem(tensor: Tensor, index) -> Tensor:
     """``tensor[index]``: a view for basic indices, a new tensor for advanced ones."""
+    items = _index_items(index)
+    if not any(_is_advanced(item) for item in items):
+        return _basic_index(tensor, items, single=not isinstance(index, tuple))
+    split = _integers_first(items)
+    if split is not None:
+        tensor = _basic_index(tensor, split[0])
+        items = split[1]
+    return Index.apply(tensor, _numpy_index(items))
+
+
+def _index_items(index) -> tuple:
+    """The index as a tuple, with 0-d integer tensors read as plain integers (as torch does)."""
     items = index if isinstance(index, tuple) else (index,)
-    if any(_is_advanced(item) for item in items):
-        return Index.apply(tensor, _numpy_index(items))
-    return _basic_index(tensor, items, single=not isinstance(index, tuple))
+    return tuple(int(item) if _is_zero_dim_integer(item) else item for item in items)
+
+
+def _integers_first(items: tuple) -> tuple[tuple, tuple] | None:
+    """PyTorch applies plain integers first, as selects, and only then the advanced indices,
+    where NumPy would broadcast the integers with the arrays: ``x[0, :, [0, 1]]`` has shape
+    ``(3, 2)`` in torch, ``(2, 3)`` in NumPy.  Returns the basic items to apply first and the
+    advanced items to apply to that view, or None when the order makes no difference."""
+    if not any(_is_integer(item) for item in items) or any(
+        isinstance(item, bool | np.bool_) for item in items
+    ):
+        return None
+    first = tuple(part for item in items for part in _first_pass(item))
+    second = tuple(_second_pass(item) for item in items if not _is_integer(item))
+    return first, second
+
+
+def _is_integer(item) -> bool:
+    return isinstance(item, int | np.integer) and not isinstance(item, bool | np.bool_)
+
+
+_INTEGER_INDEX_DTYPES = (dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64)
+
+
+def _is_zero_dim_integer(item) -> bool:
+    """A 0-d integer tensor index acts like a plain integer in PyTorch."""
+    return isinstance(item, Tensor) and item.ndim == 0 and item.dtype in _INTEGER_INDEX_DTYPES
+
+
+def _first_pass(item) -> tuple:
+    """The basic part of an index item: integers and slices apply, advanced items keep their
+    dims (a k-dimensional boolean mask keeps k dims)."""
+    if _is_integer(item) or item is None or item is Ellipsis or isinstance(item, slice):
+        return (item,)
+    array = item._array() if isinstance(item, Tensor) else np.asarray(item)
+    is_mask = array.dtype.kind == "b" or (isinstance(item, Tensor) and item.dtype is dtypes.uint8)
+    return (slice(None),) * (array.ndim if is_mask else 1)
+
+
+def _second_pass(item):
+    """What is left of an index item once the basic part has been applied."""
+    if item is None or isinstance(item, slice):
+        return slice(None)
+    return item
 
 
 class Index(Function):
@@ -153,7 +206,7 @@ def select(tensor: Tensor, dim: int, index: int) -> Tensor:
 def setitem(tensor: Tensor, index, value) -> None:
     """``tensor[index] = value``: writes into the storage (views see it); ``value`` broadcasts to
     the indexed shape and is cast to ``tensor.dtype``."""
-    items = index if isinstance(index, tuple) else (index,)
+    items = _index_items(index)
     check_inplace(tensor, "setitem")
     if needs_history(tensor, value):
         _setitem_with_history(tensor, items, value)
@@ -169,7 +222,11 @@ def _setitem_with_history(tensor: Tensor, items: tuple, value) -> None:
     :class:`IndexPut` from a copy of the old one, then write it and rebase ``tensor``."""
     if not isinstance(value, Tensor):
         value = Tensor._from_array(_value_array(value, tensor.dtype))
-    positions = _positions(tensor.shape)[_numpy_index(items)]
+    positions = _positions(tensor.shape)
+    split = _integers_first(items)
+    if split is not None:
+        positions, items = positions[split[0]], split[1]
+    positions = positions[_numpy_index(items)]
     _check_broadcastable(tuple(value.shape), positions.shape)
     if value.dtype is not tensor.dtype:
         value = value.to(tensor.dtype)
@@ -179,6 +236,9 @@ def _setitem_with_history(tensor: Tensor, items: tuple, value) -> None:
 
 def _write(tensor: Tensor, index, items: tuple, source: np.ndarray) -> None:
     if any(_is_advanced(item) for item in items):
+        split = _integers_first(items)
+        if split is not None:
+            tensor, items = _basic_index(tensor, split[0]), split[1]
         target_array = tensor._array()
         numpy_index = _numpy_index(items)
         selected_shape = _numpy_getitem(target_array, numpy_index).shape
