@@ -311,3 +311,108 @@ def test_integers_mixed_with_advanced_indices_follow_torch(items):
     (engine_leaf[engine_index] * 2).sum().backward()
     (torch_leaf[torch_index] * 2).sum().backward()
     assert_close(engine_leaf.grad, torch_leaf.grad)
+
+
+@st.composite
+def index_tensor_pair(draw, size: int, index_shape: tuple):
+    """An int64 index ``(engine, torch)`` pair of ``index_shape`` with values in ``[0, size)``,
+    often non-contiguous: transposed, sliced with a step, or expanded from size-1 dims."""
+    layout = draw(st.sampled_from(["contiguous", "transposed", "stepped", "expanded"]))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    if layout == "transposed" and len(index_shape) == 2:
+        values = rng.integers(0, size, index_shape[::-1])
+        return engine.tensor(values).t(), torch.tensor(values).t()
+    if layout == "stepped" and index_shape:
+        values = rng.integers(0, size, (*index_shape[:-1], 2 * index_shape[-1]))
+        return engine.tensor(values)[..., ::2], torch.tensor(values)[..., ::2]
+    if layout == "expanded":
+        small = tuple(draw(st.sampled_from([side, 1])) for side in index_shape)
+        values = rng.integers(0, size, small)
+        return engine.tensor(values).expand(*index_shape), torch.tensor(values).expand(*index_shape)
+    values = rng.integers(0, size, index_shape)
+    return engine.tensor(values), torch.tensor(values)
+
+
+@st.composite
+def layout_indices(draw, shape: tuple):
+    """``(engine_index, torch_index)`` for ``shape``: per dim a slice (maybe stepped), an int, an
+    int list, an int tensor (of a shape broadcasting with the others) or a mask (1-d, or 2-d over
+    two dims), with None inserted here and there; adjacent or not."""
+    common = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
+    engine_items, torch_items = [], []
+    dim = 0
+    while dim < len(shape):
+        if draw(st.integers(0, 5)) == 0:
+            engine_items.append(None)
+            torch_items.append(None)
+        kind = draw(st.sampled_from(["slice"] * 4 + ["int", "list", "tensor", "tensor", "mask"]))
+        size = shape[dim]
+        if size == 0 and kind in ("int", "list", "tensor"):
+            kind = "slice"
+        if kind == "slice":
+            item = slice(draw(st.none() | st.integers(0, 2)), None, draw(st.integers(1, 2)))
+            engine_item = torch_item = item
+        elif kind == "int":
+            engine_item = torch_item = draw(st.integers(-size, size - 1))
+        elif kind == "list":
+            engine_item = torch_item = draw(
+                st.lists(st.integers(-size, size - 1), min_size=common[-1], max_size=common[-1])
+            )
+        elif kind == "tensor":
+            index_shape = common[draw(st.integers(0, len(common) - 1)) :]
+            engine_item, torch_item = draw(index_tensor_pair(size, index_shape))
+        else:
+            ndim = draw(st.integers(1, min(2, len(shape) - dim)))
+            seed = draw(st.integers(0, 2**16))
+            mask = np.random.default_rng(seed).random(shape[dim : dim + ndim]) > 0.4
+            engine_item, torch_item = engine.tensor(mask), torch.tensor(mask)
+            dim += ndim - 1
+        engine_items.append(engine_item)
+        torch_items.append(torch_item)
+        dim += 1
+    assume(any(kind not in (int, slice, type(None)) for kind in map(type, engine_items)))
+    return tuple(engine_items), tuple(torch_items)
+
+
+@st.composite
+def non_contiguous_pairs(draw):
+    """A float ``(engine, torch)`` source pair that is permuted, sliced with steps, or expanded
+    (usually several of these), 1 to 4 dims."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    values = np.arange(float(np.prod(shape))).reshape(shape)
+    engine_tensor, torch_tensor = engine.tensor(values), torch.tensor(values)
+    steps = tuple(
+        draw(st.sampled_from([slice(None), slice(None, None, 2), slice(1, None)])) for _ in shape
+    )
+    engine_tensor, torch_tensor = engine_tensor[steps], torch_tensor[steps]
+    order = draw(st.permutations(range(len(shape))))
+    engine_tensor, torch_tensor = engine_tensor.permute(*order), torch_tensor.permute(*order)
+    if draw(st.booleans()):
+        dim = draw(st.integers(0, len(shape)))
+        size = draw(st.integers(2, 3))
+        engine_tensor = engine_tensor.unsqueeze(dim)
+        torch_tensor = torch_tensor.unsqueeze(dim)
+        target = list(torch_tensor.shape)
+        target[dim] = size
+        engine_tensor, torch_tensor = engine_tensor.expand(*target), torch_tensor.expand(*target)
+    return engine_tensor, torch_tensor
+
+
+@settings(max_examples=400, deadline=None)
+@given(non_contiguous_pairs(), st.data())
+def test_advanced_indexing_result_has_torch_strides(pair, data):
+    """``index`` allocates its result with TensorIterator, so on a non-contiguous source the
+    result's strides follow the source's layout: strides, shape and values all equal torch's."""
+    engine_tensor, torch_tensor = pair
+    engine_index, torch_index = data.draw(layout_indices(tuple(torch_tensor.shape)))
+    check_like_torch(
+        lambda: engine_tensor[engine_index], lambda: torch_tensor[torch_index], assert_same_tensor
+    )
+
+
+def test_advanced_indexing_on_a_permuted_tensor_keeps_its_layout():
+    values = np.arange(24.0).reshape(2, 3, 4)
+    source = engine.tensor(values).permute(2, 0, 1)
+    assert source[:, engine.tensor([1, 0])].stride() == (1, 4, 8)
+    assert source[:, [1, 0]].stride() == (1, 4, 8)

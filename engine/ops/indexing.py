@@ -30,11 +30,12 @@ def getitem(tensor: Tensor, index) -> Tensor:
     items = _index_items(index)
     if not any(_is_advanced(item) for item in items):
         return _basic_index(tensor, items, single=not isinstance(index, tuple))
+    source = (tuple(tensor.shape), tuple(tensor.stride()), items)
     split = _integers_first(items)
     if split is not None:
         tensor = _basic_index(tensor, split[0])
         items = split[1]
-    return Index.apply(tensor, _numpy_index(items))
+    return Index.apply(tensor, _numpy_index(items), source)
 
 
 def _index_items(index) -> tuple:
@@ -93,15 +94,101 @@ class Index(Function):
     node_name = "IndexBackward0"
 
     @staticmethod
-    def forward(ctx, tensor: Tensor, numpy_index: tuple) -> Tensor:
+    def forward(ctx, tensor: Tensor, numpy_index: tuple, source: tuple) -> Tensor:
+        """``source`` is the original tensor's shape and strides and the index items: the
+        result gets the strides torch's ``index`` would give it (see :func:`_torch_layout`)."""
         ctx.input_shape = tensor.shape
         ctx.numpy_index = numpy_index
-        return Tensor._from_array(_numpy_getitem(tensor._array(), numpy_index))
+        values = _numpy_getitem(tensor._array(), numpy_index)
+        shape, strides = _torch_layout(*source)
+        if shape != values.shape or strides == layout.contiguous_strides(shape):
+            return Tensor._from_array(values)
+        return shape_ops.empty_strided_copy(values, shape, strides)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
         positions = _positions(ctx.input_shape)[ctx.numpy_index]
-        return ScatterAdd.apply(grad_output, positions, tuple(ctx.input_shape), False), None
+        grad = ScatterAdd.apply(grad_output, positions, tuple(ctx.input_shape), False)
+        return grad, None, None
+
+
+def _torch_layout(shape: tuple, strides: tuple, items: tuple) -> layout.Geometry:
+    """Shape and strides of ``tensor[items]`` in torch (advanced indexing).
+
+    Port of ``applySlicing`` on the geometry alone: every basic item is applied first, as a
+    view, while the advanced ones are recorded per dim of that view (``recordTensorIndex``:
+    a k-dim mask takes k dims but one slot; dims after the first index add empty slots).  Then
+    ``expandTensors`` turns a mask into the columns of its ``nonzero()`` (each 1-D, stride 1:
+    ``nonzero`` is column-major), and :func:`layout.advanced_index_strides` does the rest.
+    """
+    shape, strides = list(shape), list(strides)
+    ndim = len(shape)
+    specified = sum(_specified_dims(item) for item in items)
+    indices: list = []  # outIndices: None, (shape, strides), or ("mask", count, ndim)
+    dim = 0
+
+    def record(index, width: int) -> None:
+        nonlocal dim
+        if not indices:
+            indices.extend([None] * dim)
+        indices.append(index)
+        dim += width
+
+    def unsqueeze() -> None:
+        stride = 1 if dim >= len(shape) else shape[dim] * strides[dim]
+        shape.insert(dim, 1)
+        strides.insert(dim, stride)
+
+    for item in items:
+        if _is_integer(item):
+            del shape[dim], strides[dim]
+        elif isinstance(item, slice) or item is None or item is Ellipsis:
+            width = ndim - specified if item is Ellipsis else 1
+            if item is None:
+                unsqueeze()
+            elif isinstance(item, slice):
+                start, stop, step = item.indices(shape[dim])
+                shape[dim] = max(0, (stop - start + step - 1) // step)
+                strides[dim] *= step
+            dim += width
+            if indices:
+                indices.extend([None] * width)
+        else:
+            array, is_mask = _index_array(item)
+            if array.ndim == 0:  # a bool: a new dim, indexed by [0] (True) or [] (False)
+                unsqueeze()
+                record(((1 if array else 0,), (1,)), 1)
+            elif is_mask:
+                record(("mask", int(np.count_nonzero(array)), array.ndim), array.ndim)
+            elif isinstance(item, Tensor):
+                record((tuple(item.shape), tuple(item.stride())), 1)
+            else:  # a list becomes a new, contiguous tensor
+                record((array.shape, layout.contiguous_strides(array.shape)), 1)
+    expanded: list = []
+    for index in indices:
+        if index is not None and index[0] == "mask":
+            expanded.extend([((index[1],), (1,))] * index[2])
+        else:
+            expanded.append(index)
+    return layout.advanced_index_strides(shape, strides, expanded)
+
+
+def _index_array(item) -> tuple[np.ndarray, bool]:
+    """An advanced item's values and whether it is a mask (bool, or a uint8 tensor)."""
+    if isinstance(item, Tensor):
+        return item._array(), item.dtype is dtypes.bool or item.dtype is dtypes.uint8
+    array = np.asarray(item)
+    return array, array.dtype.kind == "b"
+
+
+def _specified_dims(item) -> int:
+    """The dims of the source an item consumes (``count_specified_dimensions``)."""
+    if item is None or item is Ellipsis or isinstance(item, bool | np.bool_):
+        return 0
+    if isinstance(item, int | np.integer | slice):
+        return 1
+    array, is_mask = _index_array(item)
+    return array.ndim if is_mask else 1
 
 
 def _positions(shape) -> np.ndarray:

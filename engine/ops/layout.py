@@ -441,3 +441,48 @@ def iterator_output_strides(operands: Sequence[Geometry]) -> Strides:
         strides[dim] = running
         running *= shape[dim]
     return tuple(strides)
+
+
+# ------------------------------------------------------------------ advanced indexing outputs
+def advanced_index_strides(
+    shape: Sequence[int], strides: Sequence[int], indices: Sequence[Geometry | None]
+) -> Geometry:
+    """Shape and strides of the result of ``index`` (advanced indexing) on a source of this
+    ``shape`` and ``strides``.
+
+    ``indices`` are the per-dim index tensors' ``(shape, strides)`` after ATen's
+    ``expandTensors`` (a mask already replaced by its ``nonzero()`` columns), None for a dim that
+    is not indexed.  Port of ``make_info`` (``expand_outplace`` of the indices, padding with
+    None, ``transposeToFront`` when the indexed dims are not adjacent), ``AdvancedIndex``
+    (``restride_src`` and ``reshape_indexer``) and the index TensorIterator's output layout.
+    """
+    indices = list(indices)
+    while indices and indices[-1] is None:
+        indices.pop()
+    defined = [index for index in indices if index is not None]
+    common = broadcast_shapes(*(index_shape for index_shape, _ in defined))
+    indices = [None if index is None else expand_strides(*index, common) for index in indices]
+    indices += [None] * (len(shape) - len(indices))
+    positions = [dim for dim, index in enumerate(indices) if index is not None]
+    if positions[-1] - positions[0] + 1 != len(positions):  # not adjacent: transposeToFront
+        order = positions + [dim for dim, index in enumerate(indices) if index is None]
+        shape = [shape[dim] for dim in order]
+        strides = [strides[dim] for dim in order]
+        indices = [indices[dim] for dim in order]
+    dims_before = next(dim for dim, index in enumerate(indices) if index is not None)
+    dims_indexed = len(defined)
+    dims_after = len(shape) - dims_before - dims_indexed
+    end = dims_before + dims_indexed
+    src_shape = (*shape[:dims_before], *common, *shape[end:])
+    src_strides = (*strides[:dims_before], *(0,) * len(common), *strides[end:])
+    operands: list[Geometry] = [(src_shape, src_strides)]
+    new_shape = (1,) * dims_before + tuple(common) + (1,) * dims_after
+    for index in indices:
+        if index is not None:  # reshape_indexer: a view when computeStride allows it
+            index_strides = view_strides(index[0], index[1], new_shape)
+            if index_strides is None:
+                index_strides = contiguous_strides(new_shape)
+            operands.append((new_shape, index_strides))
+    return broadcast_shapes(*(operand_shape for operand_shape, _ in operands)), (
+        iterator_output_strides(operands)
+    )
