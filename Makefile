@@ -75,8 +75,9 @@ test: venv dot lint
 grade: venv
 	$(BIN)/python -m engine.grading exercises
 
+# Jupyter refuses to run as root unless told; containers often run as root.
 lab: venv dot
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf _build $(VENV)
