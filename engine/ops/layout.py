@@ -107,19 +107,7 @@ def dense_strides_like(shape: Sequence[int], strides: Sequence[int]) -> Strides:
             return -1 if stride0 < stride1 else 1
         return 1 if shape[dim0] > shape[dim1] else 0
 
-    innermost_first = list(range(ndim - 1, -1, -1))
-    for i in range(1, ndim):
-        moving = i
-        for j in range(i - 1, -1, -1):
-            comparison = compare(innermost_first[j], innermost_first[moving])
-            if comparison > 0:
-                innermost_first[j], innermost_first[moving] = (
-                    innermost_first[moving],
-                    innermost_first[j],
-                )
-                moving = j
-            elif comparison < 0:
-                break
+    innermost_first = _insertion_sort_dims(ndim, compare)
     result = [0] * ndim
     running = 1
     for dim in innermost_first:
@@ -398,11 +386,19 @@ def iterator_permutation(shape: Sequence[int], operand_strides: Sequence[Strides
                 return 1
         return 0
 
+    return _insertion_sort_dims(ndim, should_swap)
+
+
+def _insertion_sort_dims(ndim: int, compare) -> list[int]:
+    """ATen's dim sort (used by ``infer_dense_strides`` and ``reorder_dimensions``): start from
+    the reversed dims (innermost first) and insertion-sort with ``compare(a, b)``: 1 swaps, -1
+    stops, 0 is undecided and moves on.  Not a keyed sort, because "undecided" is not
+    transitive."""
     order = list(range(ndim - 1, -1, -1))
     for i in range(1, ndim):
         moving = i
         for j in range(i - 1, -1, -1):
-            comparison = should_swap(order[j], order[moving])
+            comparison = compare(order[j], order[moving])
             if comparison > 0:
                 order[j], order[moving] = order[moving], order[j]
                 moving = j
