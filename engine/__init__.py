@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 # (engine.bool, engine.float, engine.sum, engine.max ...), as torch's do.
 # ruff: noqa: F401, E402
 # autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
-from engine import autograd
+from engine import autograd, memory
 from engine.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from engine.dtypes import DType as dtype
 from engine.dtypes import (
@@ -40,6 +40,7 @@ from engine.dtypes import (
     short,
     uint8,
 )
+from engine.layout import broadcast_shapes
 from engine.ops.creation import (
     arange,
     empty,
@@ -91,7 +92,6 @@ from engine.ops.elementwise import (
 )
 from engine.ops.indexing import one_hot, select
 from engine.ops.join import cat, stack
-from engine.ops.layout import broadcast_shapes
 from engine.ops.linalg import bmm, dot, matmul, mm, mv
 from engine.ops.reduction import (
     all,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, layout
 from engine.dtypes import DType
-from engine.ops import layout
-from engine.ops.elementwise import _cast_array, copy_
+from engine.ops.elementwise import copy_
+from engine.ops.iterator import cast_array
 from engine.tensor import Tensor
 
 # A fixed seed at import makes every run of a notebook draw the same numbers even without an
@@ -115,7 +115,7 @@ def _float_dtype(dtype: DType | None, name: str) -> DType:
 
 
 def _finish(values: np.ndarray, dtype: DType, requires_grad: bool) -> Tensor:
-    return Tensor._from_array(_cast_array(values, dtype.numpy_dtype), requires_grad=requires_grad)
+    return Tensor._from_array(cast_array(values, dtype.numpy_dtype), requires_grad=requires_grad)
 
 
 def _uniform_values(shape, dtype: DType, generator: Generator | None) -> np.ndarray:
@@ -205,7 +205,7 @@ def uniform_(
     """Fill ``tensor`` in place with samples from ``[low, high)``."""
     dtype = _float_dtype(tensor.dtype, "check_uniform_bounds")
     values = low + (high - low) * _uniform_values(tuple(tensor.shape), dtype, generator)
-    return copy_(tensor, Tensor._from_array(_cast_array(values, dtype.numpy_dtype)))
+    return copy_(tensor, Tensor._from_array(cast_array(values, dtype.numpy_dtype)))
 
 
 def normal_(
@@ -214,4 +214,4 @@ def normal_(
     """Fill ``tensor`` in place with samples from a normal distribution."""
     dtype = _float_dtype(tensor.dtype, "normal_kernel_cpu")
     values = mean + std * _numpy_generator(generator).standard_normal(tuple(tensor.shape))
-    return copy_(tensor, Tensor._from_array(_cast_array(values, dtype.numpy_dtype)))
+    return copy_(tensor, Tensor._from_array(cast_array(values, dtype.numpy_dtype)))

@@ -22,9 +22,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, layout, memory
 from engine.dtypes import DType
-from engine.ops import layout
 
 
 class Size(tuple):
@@ -146,6 +145,7 @@ class Tensor:
                 "to build a tensor from data use engine.tensor(data)"
             )
         self._storage = storage
+        memory.track(storage)
         self._shape = Size(shape)
         self._strides = tuple(int(stride) for stride in strides)
         self._storage_offset = int(storage_offset)
@@ -312,7 +312,7 @@ class Tensor:
 
     def _refresh_view_history(self) -> None:
         if self._view_version is not None and self._view_version != self._version_counter.value:
-            from engine.autograd.inplace import refresh_view_history
+            from engine.ops.indexing import refresh_view_history
 
             refresh_view_history(self)
 
@@ -599,6 +599,14 @@ class Tensor:
 
     def expand(self, *sizes) -> Tensor:
         return shape_ops.expand(self, *sizes)
+
+    def sum_to_size(self, *size) -> Tensor:
+        """Sum to ``size``, which must broadcast to this tensor's shape (torch's ``sum_to``)."""
+        return reduction.sum_to_shape(self, layout.shape_from_args(size))
+
+    def new_empty_strided(self, size: Sequence[int], stride: Sequence[int]) -> Tensor:
+        """An uninitialized tensor of this dtype with the given shape and strides."""
+        return creation.empty_strided(size, stride, dtype=self.dtype)
 
     def expand_as(self, other: Tensor) -> Tensor:
         return shape_ops.expand(self, other.shape)
@@ -927,6 +935,7 @@ def _python_values(tensor: Tensor):
 # imported after the class exists (their own `from engine.tensor import Tensor` then works).
 from engine import random as random_ops  # noqa: E402
 from engine.ops import (  # noqa: E402
+    creation,
     elementwise,
     formatting,
     indexing,

@@ -160,6 +160,72 @@ def test_gradient_shape_mismatch_raises():
     )
 
 
+def _custom_functions(library):
+    """The same three custom Functions for the engine and for torch (``library``): one returns an output-shaped gradient for a broadcast input, the other two
+    return gradients of shapes the input does not expand to."""
+
+    base = library.autograd.Function
+
+    class BroadcastMul(base):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, y = ctx.saved_tensors
+            return grad_output * y, grad_output * x  # both of the broadcast shape (2, 3)
+
+    class TooBig(base):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return library.ones(4, dtype=grad_output.dtype)
+
+    class TooSmall(base):
+        @staticmethod
+        def forward(ctx, x):
+            return x.sum()
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output.reshape(1)  # [1] expands to the input's [3]; torch refuses it
+
+    return BroadcastMul, TooBig, TooSmall
+
+
+def test_custom_function_gradient_is_summed_to_the_input_shape_like_torch():
+    (x, tx), (y, ty) = both([1.0, -2.0, 0.5]), both([[1.0, 2.0, 3.0], [-1.0, 0.5, 4.0]])
+    mul, _, _ = _custom_functions(engine)
+    torch_mul, _, _ = _custom_functions(torch)
+    mul.apply(x, y).sum().backward()
+    torch_mul.apply(tx, ty).sum().backward()
+    assert tuple(x.grad.shape) == (3,)
+    assert_grads_match([x.grad, y.grad], [tx.grad, ty.grad])
+
+
+def test_custom_function_gradient_of_an_incompatible_shape_raises_like_torch():
+    (x, tx) = both([1.0, 2.0, 3.0])
+    _, too_big, too_small = _custom_functions(engine)
+    _, torch_too_big, torch_too_small = _custom_functions(torch)
+    message = raises_like_torch(
+        lambda: too_big.apply(x).sum().backward(),
+        lambda: torch_too_big.apply(tx).sum().backward(),
+        "returned an invalid gradient at index 0 - got [4] but expected shape compatible "
+        "with [3]",
+    )
+    assert message.startswith("Function TooBigBackward ")
+    raises_like_torch(
+        lambda: too_small.apply(x).backward(),
+        lambda: torch_too_small.apply(tx).backward(),
+        "got [1] but expected shape compatible with [3]",
+    )
+
+
 def test_freed_graph_and_retain_graph():
     (x, tx) = both([1.0, 2.0, 3.0])
     for a in (x, tx):

@@ -1,5 +1,5 @@
 """Gradients of every differentiable op: equal to torch's in float64 (first and second order),
-on contiguous and strided inputs, and confirmed by gradcheck."""
+on contiguous and strided inputs, and confirmed by gradcheck and gradgradcheck."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ OPS = [
     ("select", lambda a: a[1], [normal((3, 2))]),
     ("basic_index", lambda a: a[1:, None, 0], [normal((3, 2))]),
     ("advanced_index", lambda a: a[[0, 2, 0]], [normal((3, 2))]),
-    ("mask_index", lambda a: a[a > 0], [distinct((3, 2))]),
+    ("mask_index", lambda a: a[a > -0.75], [distinct((3, 2))]),
     ("unfold", lambda a: a.unfold(1, 3, 1), [normal((2, 5))]),
     ("as_strided", lambda a: a.as_strided((2, 2), (1, 2), 1), [normal((2, 3))]),
     ("cat", lambda a, b: lib(a).cat([a, b, a], 1), [normal((2, 1)), normal((2, 3))]),
@@ -118,7 +118,7 @@ OPS = [
 ]
 
 # Ops whose second derivative torch and the engine compute differently or not at all.
-NO_DOUBLE_BACKWARD = {"to_float32", "remainder"}
+NO_DOUBLE_BACKWARD = {"to_float32"}
 # Ops whose output torch computes from a strided input with different float rounding.
 IDS = [name for name, _, _ in OPS]
 
@@ -154,6 +154,30 @@ def test_gradcheck(name, function, generators):
         pytest.skip("float32 in the middle: finite differences are too coarse")
     ours = [pair[0] for pair in _inputs(generators, len(name) + 7, True)]
     assert autograd.gradcheck(function, ours, eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+# Ops gradgradcheck cannot check, with the reason.
+NO_GRADGRADCHECK = {
+    "to_float32": "float32 in the middle: finite differences of the first derivative are too "
+    "coarse (and the generated grad_output is float32)",
+}
+
+
+# Engine bugs gradgradcheck finds (strict: the test fails once the bug is fixed, so the entry is
+# removed then).
+GRADGRADCHECK_BUGS: dict[str, str] = {}
+
+
+@pytest.mark.parametrize(("name", "function", "generators"), OPS, ids=IDS)
+def test_gradgradcheck(name, function, generators, request):
+    if name in NO_GRADGRADCHECK:
+        pytest.skip(NO_GRADGRADCHECK[name])
+    if name in GRADGRADCHECK_BUGS:
+        request.applymarker(
+            pytest.mark.xfail(reason=GRADGRADCHECK_BUGS[name], raises=RuntimeError, strict=True)
+        )
+    ours = [pair[0] for pair in _inputs(generators, len(name) + 11, True)]
+    assert autograd.gradgradcheck(function, ours, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
 @pytest.mark.parametrize(("name", "function", "generators"), OPS, ids=IDS)

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.ops import layout
+from engine import layout
 from engine.testing import assert_close
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))  # for `strategies` in any import mode

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.ops import layout
+from engine import layout
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))  # for `strategies` in any import mode
 from strategies import (  # noqa: E402

@@ -5,7 +5,8 @@
 - :func:`backward` / ``Tensor.backward`` accumulate into leaves' ``.grad``; :func:`grad` returns
   gradients without touching ``.grad``.
 - :class:`no_grad`, :class:`enable_grad`, :class:`set_grad_enabled`: grad modes.
-- :func:`gradcheck`: analytical vs numerical (central-difference) gradients.
+- :func:`gradcheck`: analytical vs numerical (central-difference) gradients;
+  :func:`gradgradcheck`: the same for second derivatives (the backward of backward).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from engine.autograd.function import (
     Node,
 )
 from engine.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from engine.autograd.gradcheck import GradcheckError, gradcheck
+from engine.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
     "AccumulateGrad",
@@ -33,6 +34,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "graph",
     "is_grad_enabled",
     "no_grad",

@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Sequence
 
 from engine.autograd import grad_mode
-from engine.autograd.function import AccumulateGrad, Node, gradient_edge
+from engine.autograd.function import AccumulateGrad, BackwardNode, Node, gradient_edge
 
 
 def _make_root_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
@@ -133,7 +133,7 @@ def run_backward(
             if all(grad is None for grad in grads):
                 next_grads = [None] * len(node.next_functions)
             else:
-                next_grads = node.apply(tuple(grads))
+                next_grads = _validate_outputs(node, node.apply(_materialize(node, grads)))
             if not retain_graph:
                 node._release_saved()
             for (next_node, input_nr), grad in zip(node.next_functions, next_grads, strict=False):
@@ -156,6 +156,53 @@ def run_backward(
                 "the graph. Set allow_unused=True if this is the desired behavior."
             )
     return captured
+
+
+def _materialize(node: Node, grads: list) -> tuple:
+    """Missing output gradients of a Function's node become zeros unless the Function asked
+    for None (``ctx.set_materialize_grads(False)``)."""
+    if isinstance(node, BackwardNode) and node._materialize_grads and None in grads:
+        from engine.ops import creation
+
+        grads = [
+            creation.zeros(shape, dtype=dtype) if grad is None else grad
+            for grad, (shape, dtype) in zip(grads, node._output_meta, strict=True)
+        ]
+    return tuple(grads)
+
+
+def _validate_outputs(node: Node, grads: tuple) -> tuple:
+    """torch's ``validate_outputs``: each gradient a node returns must be a Tensor (or None)
+    whose shape its input's shape expands to; it is then summed to the input's shape
+    (``sum_to``) and cast to the input's dtype.  Any other shape is the node's bug."""
+    if not isinstance(node, BackwardNode):
+        return grads
+    from engine import layout
+    from engine.ops.reduction import sum_to_shape
+    from engine.tensor import Tensor
+
+    checked = []
+    for index, (grad, meta) in enumerate(zip(grads, node._input_meta, strict=True)):
+        if meta is None or grad is None:
+            checked.append(None)
+            continue
+        if not isinstance(grad, Tensor):
+            raise TypeError(
+                f"function {node.name()} returned a gradient of type {type(grad).__name__} at "
+                f"index {index}; expected a Tensor or None"
+            )
+        shape, dtype = meta
+        if grad.shape != shape:
+            if not layout.is_expandable_to(shape, grad.shape):
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {index} - "
+                    f"got {list(grad.shape)} but expected shape compatible with {list(shape)}"
+                )
+            grad = sum_to_shape(grad, shape)
+        if grad.dtype is not dtype:
+            grad = grad.to(dtype)
+        checked.append(grad)
+    return tuple(checked)
 
 
 def _run_tensor_hooks(node: Node, grads: list) -> list:

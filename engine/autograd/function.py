@@ -18,6 +18,7 @@ import sys
 import weakref
 from collections.abc import Callable
 
+from engine import layout
 from engine.autograd import grad_mode
 
 # Nodes are numbered in creation order; backward runs the ready node with the highest number
@@ -87,16 +88,15 @@ def accumulate_into_grad(variable, grad) -> None:
     ``.grad`` see the update, as in torch), out of place under ``create_graph``.  A first
     gradient is copied into a fresh tensor laid out like the variable: the incoming one may be
     an expanded view or be referenced elsewhere, and ``.grad`` must own its memory."""
-    from engine.ops import elementwise
-    from engine.ops import shape as shape_ops
-
     building_graph = grad_mode.is_grad_enabled()
     if variable._grad is None:
-        fresh = shape_ops.empty_like_layout(variable)
+        fresh = variable.new_empty_strided(
+            variable.shape, layout.dense_strides_like(variable.shape, variable.stride())
+        )
         if building_graph and grad.requires_grad:
             # Recorded (torch's .grad then has grad_fn CopyBackwards), so that create_graph
             # gradients can be differentiated again.
-            variable._grad = elementwise.copy_(fresh, grad)
+            variable._grad = fresh.copy_(grad)
         else:
             fresh._array()[...] = grad._array()
             variable._grad = fresh
@@ -225,13 +225,10 @@ class BackwardNode(Node, FunctionCtx):
             self._saved = []
 
     def apply(self, grad_outputs: tuple) -> tuple:
-        from engine.ops import creation
-
-        if self._materialize_grads:
-            grad_outputs = tuple(
-                creation.zeros(shape, dtype=dtype) if grad is None else grad
-                for grad, (shape, dtype) in zip(grad_outputs, self._output_meta, strict=True)
-            )
+        """Run the Function's ``backward`` and return one gradient per edge, as it returned
+        them (the backward engine then sums each to its input's shape and casts its dtype).
+        Missing output gradients arrive as zeros when ``materialize_grads`` (the engine fills
+        them in before calling, see :func:`engine.autograd.backward_engine.run_backward`)."""
         grads = self._function.backward(self, *grad_outputs)
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -242,42 +239,9 @@ class BackwardNode(Node, FunctionCtx):
                 f"{expected}, got {len(grads)})"
             )
         return tuple(
-            _checked_gradient(self, index, grads[position], meta)
-            for index, (position, meta) in enumerate(
-                zip(self._edge_positions, self._input_meta, strict=True)
-            )
+            None if meta is None else grads[position]
+            for position, meta in zip(self._edge_positions, self._input_meta, strict=True)
         )
-
-
-def _checked_gradient(node: Node, index: int, grad, meta):
-    """The gradient for one input, summed to the input's shape and cast to its dtype (the
-    checks torch's engine does after every node); None when that input needs no gradient."""
-    from engine.ops import layout
-    from engine.ops.shape import sum_to_shape
-    from engine.tensor import Tensor
-
-    if meta is None or grad is None:
-        return None
-    if not isinstance(grad, Tensor):
-        raise TypeError(
-            f"function {node.name()} returned a gradient of type {type(grad).__name__} at "
-            f"index {index}; expected a Tensor or None"
-        )
-    shape, dtype = meta
-    if tuple(grad.shape) != tuple(shape):
-        try:
-            expandable = layout.broadcast_shapes(shape, grad.shape) == tuple(shape)
-        except RuntimeError:
-            expandable = False
-        if not expandable:
-            raise RuntimeError(
-                f"Function {node.name()} returned an invalid gradient at index {index} - got "
-                f"{list(grad.shape)} but expected shape compatible with {list(shape)}"
-            )
-        grad = sum_to_shape(grad, shape)
-    if grad.dtype is not dtype:
-        grad = grad.to(dtype)
-    return grad
 
 
 class Function:

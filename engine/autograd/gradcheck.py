@@ -1,4 +1,5 @@
-"""Numerical gradient checking: compare backward with central differences in float64."""
+"""Numerical gradient checking: compare backward (and, with :func:`gradgradcheck`, the
+backward of backward) with central differences in float64."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from engine.autograd import grad_mode
 
 
 class GradcheckError(RuntimeError):
-    """Raised by :func:`gradcheck` when analytical and numerical gradients differ."""
+    """Raised by :func:`gradcheck` / :func:`gradgradcheck` when analytical and numerical
+    gradients differ."""
 
 
 def _outputs_tuple(result) -> tuple:
@@ -55,7 +57,7 @@ def gradcheck(
     for output_index, output in enumerate(outputs):
         if not isinstance(output, Tensor) or not output.dtype.is_floating_point:
             continue
-        numerical = _numerical_jacobians(fn, inputs, wrt, output_index, eps)
+        numerical = _numerical_jacobians(fn, inputs, wrt, output_index, output.numel(), eps)
         analytical = _analytical_jacobians(
             autograd_grad, creation, inputs, wrt, output, output_index
         )
@@ -84,7 +86,9 @@ def _format(matrix: np.ndarray) -> str:
     return "\n" + np.array2string(matrix, precision=6, max_line_width=100)
 
 
-def _numerical_jacobians(fn, inputs, wrt, output_index: int, eps: float) -> list[np.ndarray]:
+def _numerical_jacobians(
+    fn, inputs, wrt, output_index: int, output_size: int, eps: float
+) -> list[np.ndarray]:
     jacobians = []
     with grad_mode.no_grad():
         for index in wrt:
@@ -99,7 +103,7 @@ def _numerical_jacobians(fn, inputs, wrt, output_index: int, eps: float) -> list
                 minus = _outputs_tuple(fn(*inputs))[output_index]._array().astype(np.float64)
                 values[position] = original
                 columns.append(((plus - minus) / (2 * eps)).reshape(-1))
-            output_size = columns[0].size if columns else 0
+            # An empty input has no columns; its Jacobian is still output_size rows high.
             jacobian = np.stack(columns, axis=1) if columns else np.zeros((output_size, 0))
             jacobians.append(jacobian)
     return jacobians
@@ -131,3 +135,135 @@ def _analytical_jacobians(autograd_grad, creation, inputs, wrt, output, output_i
         np.stack(slot_rows, axis=0) if slot_rows else np.zeros((0, inputs[index].numel()))
         for slot_rows, index in zip(rows, wrt, strict=True)
     ]
+
+
+def gradgradcheck(
+    func: Callable,
+    inputs,
+    grad_outputs=None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
+    raise_exception: bool = True,
+) -> bool:
+    """Check the second derivatives of ``func(*inputs)``: backward of its backward.
+
+    As ``torch.autograd.gradgradcheck``: the first derivatives ``g = autograd.grad(outputs,
+    inputs, grad_outputs, create_graph=True)`` are themselves a differentiable function of the
+    inputs *and* of ``grad_outputs``, and :func:`gradcheck` compares that function's backward
+    (the double backward, i.e. the graph that the ops' ``backward`` methods record) with central
+    differences of ``g``.  So it fails when a ``backward`` is computed outside the graph (raw
+    NumPy values wrapped in a new tensor) or records wrong second-order terms.
+
+    ``grad_outputs`` default to random tensors in [-1, 1) requiring grad, one per output that
+    requires grad, shaped and typed like it (float64 for a non-float output), drawn from a
+    fixed-seed NumPy generator so the check is deterministic; ``gen_non_contig_grad_outputs``
+    makes them non-contiguous (strided views).  Inputs and grad_outputs that require grad must
+    be float64 (a :class:`GradcheckError` says which is not).  Returns True, or raises
+    :class:`GradcheckError` (returns False when ``raise_exception`` is False).
+    """
+    from engine.autograd import grad as autograd_grad
+    from engine.ops import creation
+    from engine.tensor import Tensor
+
+    tupled_inputs = tuple(inputs) if isinstance(inputs, Sequence) else (inputs,)
+    for index, value in enumerate(tupled_inputs):
+        _check_double(value, f"input {index}")
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        with grad_mode.enable_grad():
+            outputs = _differentiable_outputs(func(*tupled_inputs))
+        tupled_grad_outputs = tuple(
+            _random_grad_output(creation, rng, output, gen_non_contig_grad_outputs)
+            for output in outputs
+        )
+    else:
+        tupled_grad_outputs = (
+            tuple(grad_outputs) if isinstance(grad_outputs, Sequence) else (grad_outputs,)
+        )
+    for index, value in enumerate(tupled_grad_outputs):
+        _check_double(value, f"grad_outputs[{index}]")
+    num_inputs = len(tupled_inputs)
+    diff_input_indices = [
+        index
+        for index, value in enumerate(tupled_inputs)
+        if isinstance(value, Tensor) and value.requires_grad
+    ]
+    if not diff_input_indices:
+        raise ValueError("gradgradcheck expects at least one input tensor to require gradient")
+    if grad_outputs is not None:
+        with grad_mode.enable_grad():
+            num_outputs = len(_differentiable_outputs(func(*tupled_inputs)))
+        if num_outputs != len(tupled_grad_outputs):
+            raise ValueError(
+                f"gradgradcheck: func has {num_outputs} outputs that require grad but "
+                f"{len(tupled_grad_outputs)} grad_outputs were given"
+            )
+
+    def first_derivatives(*args) -> tuple:
+        # gradcheck evaluates its function under no_grad for the finite differences; the first
+        # derivatives need a graph to exist at all, so grad mode is switched back on here.
+        with grad_mode.enable_grad():
+            input_args, grads_in = args[:num_inputs], args[num_inputs:]
+            outputs = _differentiable_outputs(func(*input_args))
+            grads = autograd_grad(
+                outputs,
+                [input_args[index] for index in diff_input_indices],
+                grads_in,
+                create_graph=True,
+                allow_unused=True,
+            )
+        return tuple(grad for grad in grads if grad is not None)
+
+    try:
+        return gradcheck(
+            first_derivatives,
+            tupled_inputs + tupled_grad_outputs,
+            eps=eps,
+            atol=atol,
+            rtol=rtol,
+            raise_exception=raise_exception,
+        )
+    except GradcheckError as error:
+        raise GradcheckError(
+            f"gradgradcheck (second derivatives; inputs 0..{num_inputs - 1} are func's inputs, "
+            f"inputs {num_inputs}.. its grad_outputs, outputs are the first derivatives): "
+            f"{error}"
+        ) from error
+
+
+def _differentiable_outputs(result) -> tuple:
+    from engine.tensor import Tensor
+
+    return tuple(
+        output
+        for output in _outputs_tuple(result)
+        if isinstance(output, Tensor) and output.requires_grad
+    )
+
+
+def _check_double(value, what: str) -> None:
+    from engine.tensor import Tensor
+
+    if isinstance(value, Tensor) and value.requires_grad and value.dtype.name != "float64":
+        raise GradcheckError(
+            f"gradgradcheck: {what} has dtype {value.dtype}; use float64 (finite differences "
+            "of first derivatives in lower precision are not accurate enough)"
+        )
+
+
+def _random_grad_output(creation, rng: np.random.Generator, output, noncontiguous: bool):
+    """A random grad_output shaped like ``output``, requiring grad (as torch.testing.make_tensor
+    with low=-1, high=1: float outputs keep their dtype, others get float64)."""
+    from engine import dtypes
+
+    dtype = output.dtype if output.dtype.is_floating_point else dtypes.float64
+    values = rng.uniform(-1.0, 1.0, tuple(output.shape))
+    if noncontiguous and values.size > 1:
+        # Every other element of a buffer twice as long in the last dim (torch's recipe).
+        padded = np.repeat(values, 2, axis=-1)
+        strided = creation.tensor(padded, dtype=dtype)[..., ::2]
+        return strided.requires_grad_()
+    return creation.tensor(values, dtype=dtype, requires_grad=True)

@@ -1,6 +1,6 @@
 """The ops, one module per family; Tensor methods and the ``engine.*`` functions delegate here.
 
-- :mod:`~engine.ops.layout`: pure shape/stride arithmetic (no data)
+- :mod:`~engine.layout`: pure shape/stride arithmetic (no data)
 - :mod:`~engine.ops.creation`: ``tensor``, ``zeros``, ``arange``, ``from_numpy`` ...
 - :mod:`~engine.ops.shape`: views (``view``, ``transpose``, ``expand`` ...) and copies
 - :mod:`~engine.ops.indexing`: ``t[index]``, ``t[index] = value``, ``one_hot``

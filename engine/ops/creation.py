@@ -12,11 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, layout
 from engine.dtypes import DType
-from engine.ops import layout
-from engine.ops.elementwise import _cast_array
-from engine.ops.shape import empty_strided_copy
+from engine.ops.iterator import cast_array, empty_strided_copy
 from engine.tensor import Tensor
 
 
@@ -73,7 +71,7 @@ def tensor(data, dtype: DType | None = None, device=None, requires_grad: bool = 
     target = dtype if dtype is not None else inferred
     if array.dtype.kind == "f" and not target.is_floating_point and target is not dtypes.bool:
         array = np.trunc(array)
-    return Tensor._from_array(_cast_array(array, target.numpy_dtype), requires_grad=requires_grad)
+    return Tensor._from_array(cast_array(array, target.numpy_dtype), requires_grad=requires_grad)
 
 
 def _check_device(device) -> None:
@@ -144,6 +142,15 @@ def empty(*size, dtype: DType | None = None, device=None, requires_grad: bool = 
     )
 
 
+def empty_strided(
+    size: Sequence[int], stride: Sequence[int], *, dtype: DType | None = None
+) -> Tensor:
+    """An uninitialized tensor with the given shape and (dense, non-negative) strides."""
+    dtype = dtype if dtype is not None else dtypes.get_default_dtype()
+    values = np.empty((), dtype=dtype.numpy_dtype)
+    return empty_strided_copy(values, tuple(int(one) for one in size), tuple(stride))
+
+
 def _scalar_dtype(value) -> DType:
     if isinstance(value, bool | np.bool_):
         return dtypes.bool
@@ -164,7 +171,7 @@ def full(
     (``full((2,), 3)`` is int64, ``3.0`` float32, ``True`` bool)."""
     _check_device(device)
     dtype = dtype or _scalar_dtype(fill_value)
-    value = _cast_array(np.asarray(fill_value), dtype.numpy_dtype)
+    value = cast_array(np.asarray(fill_value), dtype.numpy_dtype)
     return _filled(layout.shape_from_args((size,)), value, dtype, requires_grad)
 
 
@@ -172,7 +179,7 @@ def _like(tensor: Tensor, value, dtype: DType | None, requires_grad: bool) -> Te
     # preserve_format: a dense input keeps its strides, others keep the order of their dims.
     dtype = dtype or tensor.dtype
     strides = layout.dense_strides_like(tensor.shape, tensor.stride())
-    values = _cast_array(np.asarray(value), dtype.numpy_dtype)
+    values = cast_array(np.asarray(value), dtype.numpy_dtype)
     result = empty_strided_copy(values, tensor.shape, strides)
     result.requires_grad = requires_grad
     return result
@@ -234,7 +241,7 @@ def arange(
         values = start + np.arange(count, dtype=np.float64) * step
     else:
         values = start + np.arange(count, dtype=np.int64) * step
-    tensor = Tensor._from_array(_cast_array(values, dtype.numpy_dtype))
+    tensor = Tensor._from_array(cast_array(values, dtype.numpy_dtype))
     tensor.requires_grad = requires_grad
     return tensor
 
@@ -263,7 +270,7 @@ def linspace(
     values = np.where(index < halfway, start + step * index, end - step * (steps - 1 - index))
     if not dtype.is_floating_point:
         values = np.trunc(values)
-    tensor = Tensor._from_array(_cast_array(values, dtype.numpy_dtype))
+    tensor = Tensor._from_array(cast_array(values, dtype.numpy_dtype))
     tensor.requires_grad = requires_grad
     return tensor
 
@@ -280,6 +287,6 @@ def eye(
     _check_device(device)
     dtype = dtype or dtypes.get_default_dtype()
     values = np.eye(n, n if m is None else m)
-    tensor = Tensor._from_array(_cast_array(values, dtype.numpy_dtype))
+    tensor = Tensor._from_array(cast_array(values, dtype.numpy_dtype))
     tensor.requires_grad = requires_grad
     return tensor

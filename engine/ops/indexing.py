@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, layout
 from engine.autograd import grad_mode
 from engine.autograd.function import Function
-from engine.autograd.inplace import check_inplace, needs_history, old_value, rebase_history
-from engine.ops import layout
-from engine.ops import shape as shape_ops
+from engine.autograd.inplace import check_inplace, check_no_internal_overlap, needs_history
+from engine.ops.iterator import empty_like_layout, empty_strided_copy
 from engine.tensor import Tensor
 
 
@@ -103,7 +102,7 @@ class Index(Function):
         shape, strides = _torch_layout(*source)
         if shape != values.shape or strides == layout.contiguous_strides(shape):
             return Tensor._from_array(values)
-        return shape_ops.empty_strided_copy(values, shape, strides)
+        return empty_strided_copy(values, shape, strides)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
@@ -278,7 +277,7 @@ class IndexPut(Function):
         grad_value = None
         if ctx.needs_input_grad[1]:
             gathered = Gather.apply(grad_output, ctx.positions)
-            grad_value = shape_ops.sum_to_shape(gathered, ctx.value_shape)
+            grad_value = gathered.sum_to_size(ctx.value_shape)
         return grad_base, grad_value, None
 
 
@@ -338,17 +337,6 @@ def _write(tensor: Tensor, index, items: tuple, source: np.ndarray) -> None:
         target._array()[...] = source
 
 
-def check_no_internal_overlap(tensor: Tensor) -> None:
-    """In-place writes must not hit one memory location twice (an expanded dim, stride 0)."""
-    for size, stride in zip(tensor.shape, tensor.stride(), strict=True):
-        if size > 1 and stride == 0:
-            raise RuntimeError(
-                "unsupported operation: more than one element of the written-to tensor refers "
-                "to a single memory location. Please clone() the tensor before performing the "
-                "operation."
-            )
-
-
 def _check_broadcastable(value_shape: tuple, target_shape: tuple) -> None:
     try:
         np.broadcast_shapes(value_shape, target_shape)
@@ -398,7 +386,7 @@ def _basic_index(tensor: Tensor, items: tuple, single: bool = False) -> Tensor:
     position = 0  # the dim torch names in its error messages: it counts items, not dims
     for item in items:
         if item is None:
-            result = shape_ops.unsqueeze(result, dim)
+            result = result.unsqueeze(dim)
             dim += 1
         elif item is Ellipsis:
             dim += tensor.ndim - consuming
@@ -572,3 +560,83 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     result = np.zeros((*values.shape, num_classes), dtype=np.int64)
     np.put_along_axis(result, values[..., None], 1, axis=-1)
     return Tensor._from_array(result)
+
+
+# ------------------------------------------------------- history of in-place writes (rebasing)
+# A non-leaf modified in place gets a new grad_fn: the op that wrote it, computed from a copy of
+# its old value.  When it is a view, the write changes its base too, so the base is rebased as
+# well (torch's CopySlices): an index-put into the base, and the view a gather from it.  The
+# checks that come first (a leaf that requires grad, overlapping memory) are in
+# engine.autograd.inplace.
+def old_value(tensor):
+    """A copy of ``tensor``'s current values that sits where ``tensor`` sits in the graph (same
+    grad_fn and output number): what an in-place op's backward may need after the write."""
+    copy = empty_like_layout(tensor)
+    copy._array()[...] = tensor._array()
+    copy._grad_fn = tensor._grad_fn
+    copy._output_nr = tensor._output_nr
+    copy._requires_grad = tensor.requires_grad
+    if tensor.requires_grad and tensor._grad_fn is None:
+        copy._grad_accumulator = tensor._grad_accumulator
+    return copy
+
+
+def rebase_history(tensor, result) -> None:
+    """Make ``tensor`` hold ``result``'s values (written into its storage, version bumped) and
+    take ``result``'s place in the graph.
+
+    When ``tensor`` is a view, the write changes its base too, so the base is rebased as well
+    (torch's CopySlices): the base's new value is "old base with the view's elements replaced
+    by ``result``" (an :class:`~engine.ops.indexing.IndexPut` node), and the view becomes a
+    gather from that new base.
+    """
+    base = tensor._base
+    if base is None:
+        tensor._array()[...] = result._array()
+        tensor._version_counter.bump()
+        tensor._grad_fn = result._grad_fn
+        tensor._output_nr = result._output_nr
+        tensor._requires_grad = result.requires_grad
+        return
+    positions = positions_in_base(tensor, base)
+    new_base = IndexPut.apply(base, result, positions)
+    tensor._array()[...] = result._array()
+    tensor._version_counter.bump()
+    for target, source in ((base, new_base), (tensor, Gather.apply(new_base, positions))):
+        target._grad_fn = source._grad_fn
+        target._output_nr = source._output_nr
+        target._requires_grad = source.requires_grad
+    tensor._view_version = tensor._version
+
+
+def refresh_view_history(view) -> None:
+    """A view whose base was modified in place (through another view or itself) since its
+    grad_fn was recorded reads the base's *current* graph: rebuild its history as a gather from
+    the base (torch regenerates it the same way, as an as_strided of the base)."""
+    base = view._base
+    view._view_version = view._version
+    if base is None or not base.requires_grad:
+        return
+    with grad_mode.enable_grad():
+        source = Gather.apply(base, positions_in_base(view, base))
+    view._grad_fn = source._grad_fn
+    view._output_nr = source._output_nr
+    view._requires_grad = True
+
+
+def positions_in_base(view, base) -> np.ndarray:
+    """For each element of ``view``, the flat (row-major) index of the ``base`` element that
+    shares its memory; shaped like ``view``."""
+    storage_size = base._storage.shape[0]
+    owner = np.full(storage_size, -1, dtype=np.int64)
+    owner_view = np.lib.stride_tricks.as_strided(
+        owner[base.storage_offset() :],
+        tuple(base.shape),
+        tuple(stride * owner.itemsize for stride in base.stride()),
+    )
+    owner_view[...] = np.arange(base.numel()).reshape(tuple(base.shape))
+    return np.lib.stride_tricks.as_strided(
+        owner[view.storage_offset() :],
+        tuple(view.shape),
+        tuple(stride * owner.itemsize for stride in view.stride()),
+    ).copy()

@@ -12,11 +12,11 @@ from functools import reduce
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, layout
 from engine.autograd.function import Function
-from engine.ops import layout
 from engine.ops import shape as shape_ops
-from engine.ops.elementwise import _cast_array, _wrap
+from engine.ops.indexing import select
+from engine.ops.iterator import cast_array, wrap
 from engine.tensor import Tensor
 
 
@@ -41,7 +41,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dtype = _common_dtype(tensors)
     kept = [tensor for tensor in tensors if not (tensor.ndim == 1 and tensor.shape[0] == 0)]
     if not kept:
-        return _wrap(np.empty((0,)), dtype)
+        return wrap(np.empty((0,)), dtype)
     reference = kept[0]
     axis = layout.wrap_dim(dim, reference.ndim)
     for number, tensor in enumerate(tensors):
@@ -77,8 +77,8 @@ class Cat(Function):
         ctx.dim = dim
         ctx.sizes = [None if _is_skipped(tensor) else tensor.shape[dim] for tensor in tensors]
         kept = [tensor for tensor in tensors if not _is_skipped(tensor)]
-        arrays = [_cast_array(tensor._array(), dtype.numpy_dtype) for tensor in kept]
-        return _wrap(np.concatenate(arrays, axis=dim), dtype)
+        arrays = [cast_array(tensor._array(), dtype.numpy_dtype) for tensor in kept]
+        return wrap(np.concatenate(arrays, axis=dim), dtype)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
@@ -120,7 +120,5 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
-        from engine.ops.indexing import select
-
         count = grad_output.shape[ctx.dim]
         return (None, *(select(grad_output, ctx.dim, index) for index in range(count)))

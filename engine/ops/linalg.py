@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, layout
 from engine.autograd.function import Function
-from engine.ops import layout
 from engine.ops import shape as shape_ops
-from engine.ops.elementwise import _cast_array, _compute_numpy_dtype, _wrap
+from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
+from engine.ops.reduction import sum_to_shape
 from engine.tensor import Tensor
 
 # C++ type names, which is how ATen's mm/matmul dtype errors name dtypes.
@@ -40,13 +40,13 @@ _CPP_NAMES = {
 
 
 def _values(tensor: Tensor) -> np.ndarray:
-    return _cast_array(tensor._array(), _compute_numpy_dtype(tensor.dtype))
+    return cast_array(tensor._array(), compute_numpy_dtype(tensor.dtype))
 
 
 def _product(first: Tensor, second: Tensor) -> Tensor:
     with np.errstate(all="ignore"):
         values = np.matmul(_values(first), _values(second))
-    return _wrap(values, first.dtype)
+    return wrap(values, first.dtype)
 
 
 def _check_same_dtype(first: Tensor, second: Tensor) -> None:
@@ -257,8 +257,8 @@ class Matmul(Function):
 def _sum_back(product: Tensor, shape) -> Tensor:
     """Sum broadcast batch dims out of ``product``; a 1-D operand's matrix is reshaped back."""
     if len(shape) == 1:
-        return shape_ops.reshape(shape_ops.sum_to_shape(product, product.shape[-2:]), shape)
-    return shape_ops.sum_to_shape(product, shape)
+        return shape_ops.reshape(sum_to_shape(product, product.shape[-2:]), shape)
+    return sum_to_shape(product, shape)
 
 
 def _check_batch(batch: int, inner: int, other_batch: int, other_inner: int) -> None:

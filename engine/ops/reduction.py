@@ -26,18 +26,18 @@ from collections import namedtuple
 
 import numpy as np
 
-from engine import dtypes
+from engine import dtypes, layout
 from engine.autograd.function import Function
 from engine.dtypes import DType
-from engine.ops import layout
-from engine.ops import shape as shape_ops
-from engine.ops.elementwise import _cast_array, _compute_numpy_dtype, _wrap
+from engine.ops import elementwise
+from engine.ops.indexing import ScatterAdd
+from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
 from engine.tensor import Tensor
 
 
 def _values(tensor: Tensor, dtype: DType) -> np.ndarray:
     """The tensor's values converted to the dtype NumPy should accumulate in."""
-    return _cast_array(tensor._array(), _compute_numpy_dtype(dtype))
+    return cast_array(tensor._array(), compute_numpy_dtype(dtype))
 
 
 def _sum_dtype(tensor: Tensor, dtype: DType | None) -> DType:
@@ -57,8 +57,8 @@ def _expand_back(grad: Tensor, shape, axes: tuple[int, ...], keepdim: bool) -> T
     """A reduction's output gradient broadcast back to the input ``shape`` (a view)."""
     if not keepdim:
         for axis in sorted(axes):
-            grad = shape_ops.unsqueeze(grad, axis)
-    return shape_ops.expand(grad, tuple(shape))
+            grad = grad.unsqueeze(axis)
+    return grad.expand(tuple(shape))
 
 
 class Sum(Function):
@@ -72,7 +72,7 @@ class Sum(Function):
         axes = layout.wrap_dims(dim, input.ndim)
         ctx.reduced = (input.shape, axes, keepdim)
         values = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-        return _wrap(values, result_dtype)
+        return wrap(values, result_dtype)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
@@ -101,7 +101,7 @@ class Prod(Function):
         axes = layout.wrap_dims(dim, input.ndim)
         ctx.reduced = (input.shape, axes, keepdim)
         values = np.prod(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-        result = _wrap(values, result_dtype)
+        result = wrap(values, result_dtype)
         ctx.save_for_backward(input, result)
         return result
 
@@ -163,7 +163,7 @@ class Mean(Function):
         with np.errstate(all="ignore"):
             total = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
             values = total / ctx.count
-        return _wrap(values, result_dtype)
+        return wrap(values, result_dtype)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
@@ -215,7 +215,7 @@ class Var(Function):
             squares = np.sum(deviations * deviations, axis=axes, keepdims=keepdim)
             degrees_of_freedom = builtins.max(count - correction, 0)
             result = squares / degrees_of_freedom
-        return _wrap(result, input.dtype)
+        return wrap(result, input.dtype)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
@@ -228,7 +228,7 @@ def _var_backward(ctx, grad_output: Tensor, input: Tensor) -> Tensor:
     grad = grad_output
     if not keepdim:
         for axis in sorted(axes):
-            grad = shape_ops.unsqueeze(grad, axis)
+            grad = grad.unsqueeze(axis)
     centered = input - mean(input, axes, keepdim=True)
     return (2.0 / ctx.count_minus_correction) * grad * centered
 
@@ -254,14 +254,12 @@ class Std(Function):
     def forward(ctx, input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
         variance = Var.forward(ctx, input, dim, keepdim, correction)
         with np.errstate(all="ignore"):
-            result = _wrap(np.sqrt(_values(variance, variance.dtype)), variance.dtype)
+            result = wrap(np.sqrt(_values(variance, variance.dtype)), variance.dtype)
         ctx.save_for_backward(input, result)
         return result
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
-        from engine.ops import elementwise
-
         input, result = ctx.saved_tensors
         grad_variance = elementwise.where(result == 0, 0.0, grad_output / (result * 2))
         return _var_backward(ctx, grad_variance, input), None, None, None
@@ -283,8 +281,6 @@ min_result = _return_type("min")
 
 def _extreme(name: str, numpy_reduce, numpy_arg, result_type, input, dim, keepdim):
     if isinstance(dim, Tensor):
-        from engine.ops import elementwise
-
         return (elementwise.maximum if name == "max" else elementwise.minimum)(input, dim)
     values = input._array()
     if dim is None:
@@ -293,17 +289,17 @@ def _extreme(name: str, numpy_reduce, numpy_arg, result_type, input, dim, keepdi
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                 "Specify the reduction dim with the 'dim' argument."
             )
-        return _wrap(numpy_reduce(_values(input, input.dtype)), input.dtype)
+        return wrap(numpy_reduce(_values(input, input.dtype)), input.dtype)
     axis = layout.wrap_dim(dim, input.ndim)
     if input.ndim == 0:
-        return result_type(_wrap(values, input.dtype), _wrap(np.int64(0), dtypes.int64))
+        return result_type(wrap(values, input.dtype), wrap(np.int64(0), dtypes.int64))
     if input.shape[axis] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
     indices = numpy_arg(_values(input, input.dtype), axis=axis, keepdims=True)
     selected = np.take_along_axis(values, indices, axis=axis)
     if not keepdim:
         indices, selected = np.squeeze(indices, axis), np.squeeze(selected, axis)
-    return result_type(_wrap(selected, input.dtype), _wrap(indices, dtypes.int64))
+    return result_type(wrap(selected, input.dtype), wrap(indices, dtypes.int64))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
@@ -341,8 +337,6 @@ class ExtremeAll(Function):
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
-        from engine.ops import elementwise
-
         input, result = ctx.saved_tensors
         chosen = elementwise.eq(input, result)
         share = grad_output / sum(chosen)
@@ -371,14 +365,12 @@ class ExtremeDim(Function):
 
     @staticmethod
     def backward(ctx, grad_values: Tensor, grad_indices):
-        from engine.ops.indexing import ScatterAdd
-
         if len(ctx.input_shape) == 0:
             return grad_values, None, None, None, None, None, None
         indices, grad = ctx.indices, grad_values
         if not ctx.keepdim:
             indices = np.expand_dims(indices, ctx.axis)
-            grad = shape_ops.unsqueeze(grad, ctx.axis)
+            grad = grad.unsqueeze(ctx.axis)
         positions = np.arange(layout.numel(ctx.input_shape)).reshape(ctx.input_shape)
         chosen = np.take_along_axis(positions, indices, axis=ctx.axis)
         grad_input = ScatterAdd.apply(grad, chosen, tuple(ctx.input_shape), True)
@@ -404,13 +396,13 @@ def _arg_extreme(name: str, numpy_arg, input: Tensor, dim, keepdim: bool) -> Ten
             )
         index = numpy_arg(values.reshape(-1))
         shape = (1,) * input.ndim if keepdim else ()
-        return _wrap(np.reshape(index, shape), dtypes.int64)
+        return wrap(np.reshape(index, shape), dtypes.int64)
     axis = layout.wrap_dim(dim, input.ndim)
     if input.ndim == 0:
-        return _wrap(np.int64(0), dtypes.int64)
+        return wrap(np.int64(0), dtypes.int64)
     if input.shape[axis] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
-    return _wrap(numpy_arg(values, axis=axis, keepdims=keepdim), dtypes.int64)
+    return wrap(numpy_arg(values, axis=axis, keepdims=keepdim), dtypes.int64)
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -429,7 +421,7 @@ def _logical_reduction(numpy_function, input: Tensor, dim, keepdim: bool) -> Ten
     # Unlike sum, all/any read an empty tuple of dims as "reduce nothing".
     axes = () if dim == () else layout.wrap_dims(dim, input.ndim)
     values = numpy_function(input._array() != 0, axis=axes, keepdims=keepdim)
-    return _wrap(values, result_dtype)
+    return wrap(values, result_dtype)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch's name
@@ -440,3 +432,23 @@ def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch's name
     """Whether some element (along ``dim``) is nonzero, as a bool tensor."""
     return _logical_reduction(np.any, input, dim, keepdim)
+
+
+def sum_to_shape(tensor: Tensor, shape) -> Tensor:
+    """Undo broadcasting: sum ``tensor`` over the dims that broadcasting added or stretched so
+    that the result has ``shape`` (torch's ``sum_to``; ``Tensor.sum_to_size``).  The backward
+    engine applies it to every gradient whose input was broadcast."""
+    shape = tuple(shape)
+    if tuple(tensor.shape) == shape:
+        return tensor
+    if layout.broadcast_shapes(shape, tensor.shape) != tuple(tensor.shape):
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(tensor.shape)}.")
+    leading = tensor.ndim - len(shape)
+    stretched = tuple(
+        leading + dim
+        for dim, size in enumerate(shape)
+        if size == 1 and tensor.shape[leading + dim] != 1
+    )
+    dims = tuple(range(leading)) + stretched
+    summed = sum(tensor, dims, keepdim=True) if dims else tensor
+    return summed.reshape(shape) if tuple(summed.shape) != shape else summed

@@ -6,7 +6,7 @@ the view's gradient back to the input's shape (reshape back, transpose back, sum
 expanded dims, or scatter into the selected positions for slicing-like views).
 
 Every function here computes the new metadata with the pure helpers of
-:mod:`engine.ops.layout` and then calls ``Tensor._view``; the only data movement is in
+:mod:`engine.layout` and then calls ``Tensor._view``; the only data movement is in
 :func:`contiguous` and :func:`clone`.
 """
 
@@ -17,8 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine import layout
 from engine.autograd.function import Function
-from engine.ops import layout
+from engine.ops.indexing import ScatterAdd
+from engine.ops.iterator import empty_strided_copy
+from engine.ops.reduction import sum_to_shape
 from engine.tensor import Tensor
 
 
@@ -96,41 +99,6 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad_output: Tensor):
         return grad_output, None
-
-
-def empty_like_layout(tensor: Tensor) -> Tensor:
-    """An uninitialized tensor with ``tensor``'s shape, dtype and (dense) memory order."""
-    strides = layout.dense_strides_like(tensor.shape, tensor.stride())
-    return empty_strided_copy(np.empty((), dtype=tensor._storage.dtype), tensor.shape, strides)
-
-
-def sum_to_shape(tensor: Tensor, shape) -> Tensor:
-    """Undo broadcasting: sum ``tensor`` over the dims that broadcasting added or stretched so
-    that the result has ``shape`` (what an op's backward does for a broadcast input)."""
-    from engine.ops import reduction
-
-    shape = tuple(shape)
-    if tuple(tensor.shape) == shape:
-        return tensor
-    leading = tensor.ndim - len(shape)
-    stretched = tuple(
-        leading + dim
-        for dim, size in enumerate(shape)
-        if size == 1 and tensor.shape[leading + dim] != 1
-    )
-    dims = tuple(range(leading)) + stretched
-    summed = reduction.sum(tensor, dims, keepdim=True) if dims else tensor
-    return reshape(summed, shape) if tuple(summed.shape) != shape else summed
-
-
-def empty_strided_copy(values: np.ndarray, shape, strides) -> Tensor:
-    """A fresh tensor with the given dense ``strides`` holding ``values`` (broadcast to shape)."""
-    extent = 1 + sum((size - 1) * stride for size, stride in zip(shape, strides, strict=True))
-    extent = extent if layout.numel(shape) > 0 else 0
-    storage = np.empty(extent, dtype=values.dtype)
-    result = Tensor(storage, shape, strides)
-    result._array()[...] = values
-    return result
 
 
 def transpose(tensor: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -427,8 +395,6 @@ def _position_tensor(shape) -> Tensor:
 
 
 def _scatter(grad_output: Tensor, positions: Tensor, input_shape, unique: bool) -> Tensor:
-    from engine.ops.indexing import ScatterAdd
-
     return ScatterAdd.apply(grad_output, positions._array(), tuple(input_shape), unique)
 
 
@@ -535,8 +501,6 @@ class AsStrided(Function):
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
-        from engine.ops.indexing import ScatterAdd
-
         shape, strides, input_offset = ctx.input_geometry
         owner = np.full(ctx.storage_size + 1, -1, dtype=np.int64)
         input_slots = np.lib.stride_tricks.as_strided(

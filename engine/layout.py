@@ -230,6 +230,17 @@ def broadcast_shapes(*shapes: Sequence[int]) -> Shape:
     return tuple(result)
 
 
+def is_expandable_to(shape: Sequence[int], target: Sequence[int]) -> bool:
+    """Whether ``shape`` broadcasts to exactly ``target`` (torch's ``is_expandable_to``): each
+    of its sizes, aligned from the right, is 1 or the target's size."""
+    if len(shape) > len(target):
+        return False
+    return all(
+        size == 1 or size == target_size
+        for size, target_size in zip(reversed(shape), reversed(target), strict=False)
+    )
+
+
 def _broadcast_pair(first: Sequence[int], second: Sequence[int]) -> list[int]:
     ndim = max(len(first), len(second))
     result = [0] * ndim

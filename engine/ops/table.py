@@ -1,0 +1,228 @@
+"""The derivative table: each differentiable op is one entry, its kernel and its derivatives.
+
+PyTorch keeps every op's derivatives in one file, ``tools/autograd/derivatives.yaml``: an
+entry per op names, for each differentiable input, its vector-Jacobian product written with
+ordinary tensor ops (``self: grad * other``), and a code generator turns the entries into the
+``MulBackward0`` nodes.  The engine does the same in Python.  An entry is a kernel function
+decorated with :func:`op`, whose keyword arguments are the VJPs, one per differentiable
+argument of the kernel::
+
+    @op(input=lambda grad, other: grad * other, other=lambda grad, input: grad * input)
+    def mul(input, other):
+        return iterator.compute(np.multiply, (input, other), result_type(input, other))
+
+The decorator builds the :class:`~engine.autograd.Function` (node ``MulBackward0``) that
+the public ``mul`` calls, and registers the entry in :data:`DERIVATIVES`.  What it does once,
+for every op, is what the generated code does in torch:
+
+* **saving**: a formula's parameters name what it reads -- ``grad``, ``result``, a kernel
+  argument (``input``, ``other``, ``dim`` ...), or an argument's ``_shape`` / ``_dtype`` --
+  and only what the formulas of the inputs that need a gradient read is saved.  Tensors are
+  saved with ``ctx.save_for_backward`` (so an in-place change is caught), everything else as
+  plain values.  ``mul`` saves ``other`` only if ``input`` needs a gradient, as torch does.
+* **shapes and dtypes**: a formula returns the gradient for its argument in whatever shape the
+  math gives (``grad * other`` has the broadcast shape); the backward engine sums it back to
+  the argument's shape (torch's ``sum_to``) and casts it to its dtype.  No entry unbroadcasts
+  by hand.
+* **higher derivatives**: formulas are written with engine ops, so with
+  ``create_graph=True`` the backward pass is itself recorded and can be differentiated again.
+
+Ops that return several outputs (``max(dim)``: values and indices) and ops whose backward is
+a different kind of op (indexing's gather/scatter pair) remain hand-written ``Function``
+subclasses with ``forward`` and ``backward`` side by side; they are registered here with
+:func:`register` so that :data:`DERIVATIVES` lists every differentiable op.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.autograd.function import Function
+from engine.tensor import Tensor
+
+# Names a formula may read besides the kernel's arguments.
+_GRAD, _RESULT = "grad", "result"
+_SUFFIXES = ("_shape", "_dtype")
+
+
+@dataclass
+class Entry:
+    """One row of the derivative table: the public op, its kernel and its VJP formulas
+    (``formulas[argument] = lambda grad, ...: ...``); ``function`` is the generated
+    :class:`Function` for hand-written entries (None when the node name depends on the call)."""
+
+    name: str
+    kernel: Callable
+    formulas: dict[str, Callable] = field(default_factory=dict)
+    function: type[Function] | None = None
+
+
+DERIVATIVES: dict[str, Entry] = {}
+"""Every differentiable op of the engine, by name (``DERIVATIVES["mul"].formulas``)."""
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.strip("_").split("_"))
+
+
+def _reads(formula: Callable) -> tuple[str, ...]:
+    """The names a formula reads: its parameters, in order."""
+    return tuple(inspect.signature(formula).parameters)
+
+
+def op(
+    *,
+    node_name: str | Callable[..., str] | None = None,
+    numbers_are_inputs: bool = False,
+    non_differentiable: tuple[str, ...] = (),
+    **formulas: Callable,
+) -> Callable[[Callable], Callable]:
+    """Make the decorated kernel a differentiable op whose VJP for argument ``a`` is
+    ``formulas[a]`` (see the module docstring for what a formula may read).
+
+    ``node_name`` is the graph node's class name (default ``<Name>Backward0``), or a function
+    of the call's arguments for ops torch records under several names (``SumBackward0`` for a
+    full sum, ``SumBackward1`` with ``dim``).  ``numbers_are_inputs``: a Python-number operand
+    gets an empty edge, as in torch's ``(x * 2).grad_fn.next_functions``.
+    ``non_differentiable``: tensor arguments with no edge at all (``where``'s condition).
+    """
+
+    def decorate(kernel: Callable) -> Callable:
+        signature = inspect.signature(kernel)
+        positional = [
+            parameter.name
+            for parameter in signature.parameters.values()
+            if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        ]
+        defaults = {
+            parameter.name: parameter.default
+            for parameter in signature.parameters.values()
+            if parameter.default is not inspect.Parameter.empty
+        }
+        unknown = set(formulas) - set(positional)
+        if unknown:
+            raise TypeError(f"{kernel.__name__}: formulas for unknown arguments {sorted(unknown)}")
+        # For each positional argument: its formula and the names that formula reads.
+        plan = tuple(
+            (formulas.get(name), _reads(formulas[name]) if name in formulas else ())
+            for name in positional
+        )
+        for _, reads in plan:
+            for name in reads:
+                base = _strip_suffix(name)
+                if name not in (_GRAD, _RESULT) and base not in signature.parameters:
+                    raise TypeError(f"{kernel.__name__}: a formula reads unknown name {name!r}")
+
+        def forward(ctx, *args, **kwargs):
+            result = kernel(*args, **kwargs)
+            _save(ctx, plan, positional, defaults, args, kwargs, result)
+            return result
+
+        def backward(ctx, grad_output):
+            values = dict(ctx.saved_values)
+            values.update(zip(ctx.saved_names, ctx.saved_tensors, strict=True))
+            values[_GRAD] = grad_output
+            return tuple(
+                formula(*(values[name] for name in reads)) if needed and formula else None
+                for (formula, reads), needed in zip(plan, ctx.needs_input_grad, strict=True)
+            )
+
+        classes: dict[str, type[Function]] = {}
+
+        def function_named(name: str) -> type[Function]:
+            function = classes.get(name)
+            if function is None:
+                attributes = {
+                    "node_name": name,
+                    "numbers_are_inputs": numbers_are_inputs,
+                    "non_differentiable_arguments": tuple(
+                        positional.index(argument) for argument in non_differentiable
+                    ),
+                    "forward": staticmethod(forward),
+                    "backward": staticmethod(backward),
+                    "__doc__": f"The autograd Function of ``{kernel.__name__}`` (generated).",
+                }
+                function = type(re.sub(r"Backward\d*$", "", name), (Function,), attributes)
+                classes[name] = function
+            return function
+
+        fixed_name = (
+            node_name if isinstance(node_name, str) else f"{_camel(kernel.__name__)}Backward0"
+        )
+        fixed = None if callable(node_name) else function_named(fixed_name)
+        count = len(positional)
+
+        @functools.wraps(kernel)
+        def differentiable(*args, **kwargs):
+            if len(args) < count:
+                # Every positional argument is passed positionally, so that edges and
+                # needs_input_grad line up with the kernel's parameters.
+                args = args + tuple(
+                    kwargs.pop(name) if name in kwargs else defaults[name]
+                    for name in positional[len(args) :]
+                )
+            function = fixed if fixed is not None else function_named(node_name(*args, **kwargs))
+            return function.apply(*args, **kwargs)
+
+        DERIVATIVES[kernel.__name__] = Entry(kernel.__name__, kernel, dict(formulas), fixed)
+        return differentiable
+
+    return decorate
+
+
+def _strip_suffix(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _save(ctx, plan, positional, defaults, args, kwargs, result) -> None:
+    """Save what the formulas of the inputs that need a gradient read: tensors through
+    ``ctx.save_for_backward`` (version-checked at backward), other values as they are."""
+    needed: dict[str, None] = {}
+    for (_, reads), needs in zip(plan, ctx.needs_input_grad, strict=False):
+        if needs:
+            needed.update(dict.fromkeys(name for name in reads if name != _GRAD))
+    names, tensors, values = [], [], {}
+    for name in needed:
+        if name == _RESULT:
+            value = result
+        else:
+            base = _strip_suffix(name)
+            value = _argument(base, positional, defaults, args, kwargs)
+            if base != name:
+                value = _attribute(value, name[len(base) + 1 :])
+        if isinstance(value, Tensor):
+            names.append(name)
+            tensors.append(value)
+        else:
+            values[name] = value
+    ctx.saved_names = tuple(names)
+    ctx.saved_values = values
+    ctx.save_for_backward(*tensors)
+
+
+def _argument(name: str, positional, defaults, args, kwargs):
+    if name in kwargs:
+        return kwargs[name]
+    if name in positional:
+        return args[positional.index(name)]
+    return defaults[name]
+
+
+def _attribute(value, attribute: str):
+    """``input_shape`` / ``input_dtype`` of an argument; a Python number is 0-d."""
+    if attribute == "shape":
+        return tuple(value.shape) if isinstance(value, Tensor) else ()
+    return value.dtype if isinstance(value, Tensor) else None
+
+
+def register(name: str, function: type[Function], kernel: Callable | None = None) -> None:
+    """List a hand-written :class:`Function` in :data:`DERIVATIVES` (multi-output ops and
+    gather/scatter pairs, which do not fit a one-formula-per-input entry)."""
+    DERIVATIVES[name] = Entry(name, kernel or function.forward, {}, function)
