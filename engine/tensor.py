@@ -557,48 +557,21 @@ class Tensor:
     def bool(self) -> Tensor:
         return self.to(dtypes.bool)
 
-    # ------------------------------------------------------------------ views and copies
-    def view(self, *shape) -> Tensor:
-        """Same storage seen with another shape; RuntimeError when strides do not allow it."""
-        return shape_ops.view(self, *shape)
-
+    # ------------------------------------------------- methods that rearrange their arguments
+    # Methods that are exactly an op with ``self`` first (``x.exp()`` is ``exp(x)``) are bound
+    # at the end of this module from the ops themselves; the ones here reorder or fill in
+    # arguments.
     def view_as(self, other: Tensor) -> Tensor:
+        """``self.view(other.shape)``."""
         return shape_ops.view(self, other.shape)
 
-    def reshape(self, *shape) -> Tensor:
-        return shape_ops.reshape(self, *shape)
-
     def reshape_as(self, other: Tensor) -> Tensor:
+        """``self.reshape(other.shape)``."""
         return shape_ops.reshape(self, other.shape)
 
-    def contiguous(self) -> Tensor:
-        return shape_ops.contiguous(self)
-
-    def clone(self) -> Tensor:
-        return shape_ops.clone(self)
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        return shape_ops.transpose(self, dim0, dim1)
-
-    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
-        return shape_ops.transpose(self, dim0, dim1)
-
-    def t(self) -> Tensor:
-        return shape_ops.t(self)
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - torch's name
-        return shape_ops.reverse_dims(self)
-
-    @property
-    def mT(self) -> Tensor:  # noqa: N802 - torch's name
-        return shape_ops.matrix_transpose(self)
-
-    def permute(self, *dims) -> Tensor:
-        return shape_ops.permute(self, *dims)
-
-    def expand(self, *sizes) -> Tensor:
-        return shape_ops.expand(self, *sizes)
+    def expand_as(self, other: Tensor) -> Tensor:
+        """``self.expand(other.shape)``."""
+        return shape_ops.expand(self, other.shape)
 
     def sum_to_size(self, *size) -> Tensor:
         """Sum to ``size``, which must broadcast to this tensor's shape (torch's ``sum_to``)."""
@@ -608,319 +581,22 @@ class Tensor:
         """An uninitialized tensor of this dtype with the given shape and strides."""
         return creation.empty_strided(size, stride, dtype=self.dtype)
 
-    def expand_as(self, other: Tensor) -> Tensor:
-        return shape_ops.expand(self, other.shape)
+    def where(self, condition: Tensor, other) -> Tensor:
+        """``engine.where(condition, self, other)``."""
+        return elementwise.where(condition, self, other)
 
-    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
-        return shape_ops.broadcast_to(self, shape)
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place."""
+        return elementwise.copy_(self, 0)
 
-    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
-        return shape_ops.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        return shape_ops.unsqueeze(self, dim)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return shape_ops.flatten(self, start_dim, end_dim)
-
-    def narrow(self, dim: int, start: int, length: int) -> Tensor:
-        return shape_ops.narrow(self, dim, start, length)
-
-    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
-        return shape_ops.unfold(self, dimension, size, step)
-
-    def as_strided(
-        self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
-    ) -> Tensor:
-        return shape_ops.as_strided(self, size, stride, storage_offset)
-
-    def select(self, dim: int, index: int) -> Tensor:
-        return indexing.select(self, dim, index)
-
-    # ------------------------------------------------------------------------- indexing
     def __getitem__(self, index) -> Tensor:
         return indexing.getitem(self, index)
 
     def __setitem__(self, index, value) -> None:
         indexing.setitem(self, index, value)
 
-    # ---------------------------------------------------------------------- arithmetic
-    @_operator
-    def __add__(self, other):
-        return elementwise.add(self, other)
-
-    @_operator
-    def __radd__(self, other):
-        return elementwise.add(other, self)
-
-    @_operator
-    def __sub__(self, other):
-        return elementwise.sub(self, other)
-
-    @_operator
-    def __rsub__(self, other):
-        return elementwise.sub(other, self)
-
-    @_operator
-    def __mul__(self, other):
-        return elementwise.mul(self, other)
-
-    @_operator
-    def __rmul__(self, other):
-        return elementwise.mul(other, self)
-
-    @_operator
-    def __truediv__(self, other):
-        return elementwise.div(self, other)
-
-    @_operator
-    def __rtruediv__(self, other):
-        return elementwise.div(other, self)
-
-    @_operator
-    def __floordiv__(self, other):
-        return elementwise.floor_divide(self, other)
-
-    @_operator
-    def __rfloordiv__(self, other):
-        return elementwise.floor_divide(other, self)
-
-    @_operator
-    def __mod__(self, other):
-        return elementwise.remainder(self, other)
-
-    @_operator
-    def __rmod__(self, other):
-        return elementwise.remainder(other, self)
-
-    @_operator
-    def __pow__(self, other):
-        return elementwise.pow(self, other)
-
-    @_operator
-    def __rpow__(self, other):
-        return elementwise.pow(other, self)
-
-    def __neg__(self):
-        return elementwise.neg(self)
-
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
-
-    def __abs__(self):
-        return elementwise.abs(self)
-
-    def __invert__(self):
-        return elementwise.logical_not(self)
-
-    def __matmul__(self, other):
-        return linalg.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return linalg.matmul(other, self)
-
-    @_operator
-    def __eq__(self, other):  # type: ignore[override]
-        return elementwise.eq(self, other)
-
-    @_operator
-    def __ne__(self, other):  # type: ignore[override]
-        return elementwise.ne(self, other)
-
-    @_operator
-    def __lt__(self, other):
-        return elementwise.lt(self, other)
-
-    @_operator
-    def __le__(self, other):
-        return elementwise.le(self, other)
-
-    @_operator
-    def __gt__(self, other):
-        return elementwise.gt(self, other)
-
-    @_operator
-    def __ge__(self, other):
-        return elementwise.ge(self, other)
-
-    # In-place operators write into this tensor's storage (views see the change).
-    def __iadd__(self, other):
-        return elementwise.add_(self, other)
-
-    def __isub__(self, other):
-        return elementwise.sub_(self, other)
-
-    def __imul__(self, other):
-        return elementwise.mul_(self, other)
-
-    def __itruediv__(self, other):
-        return elementwise.div_(self, other)
-
-    def add(self, other, *, alpha=1):
-        return elementwise.add(self, other, alpha=alpha)
-
-    def sub(self, other, *, alpha=1):
-        return elementwise.sub(self, other, alpha=alpha)
-
-    def mul(self, other):
-        return elementwise.mul(self, other)
-
-    def div(self, other):
-        return elementwise.div(self, other)
-
-    def pow(self, exponent):
-        return elementwise.pow(self, exponent)
-
-    def neg(self):
-        return elementwise.neg(self)
-
-    def eq(self, other):
-        return elementwise.eq(self, other)
-
-    def ne(self, other):
-        return elementwise.ne(self, other)
-
-    def lt(self, other):
-        return elementwise.lt(self, other)
-
-    def le(self, other):
-        return elementwise.le(self, other)
-
-    def gt(self, other):
-        return elementwise.gt(self, other)
-
-    def ge(self, other):
-        return elementwise.ge(self, other)
-
-    def add_(self, other, *, alpha=1):
-        return elementwise.add_(self, other, alpha=alpha)
-
-    def sub_(self, other, *, alpha=1):
-        return elementwise.sub_(self, other, alpha=alpha)
-
-    def mul_(self, other):
-        return elementwise.mul_(self, other)
-
-    def div_(self, other):
-        return elementwise.div_(self, other)
-
-    def copy_(self, source) -> Tensor:
-        return elementwise.copy_(self, source)
-
-    def fill_(self, value) -> Tensor:
-        return elementwise.copy_(self, value)
-
-    def zero_(self) -> Tensor:
-        return elementwise.copy_(self, 0)
-
-    def uniform_(self, low: float = 0.0, high: float = 1.0, *, generator=None) -> Tensor:
-        """Fill in place with samples from ``[low, high)``."""
-        return random_ops.uniform_(self, low, high, generator=generator)
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-        """Fill in place with samples from a normal distribution."""
-        return random_ops.normal_(self, mean, std, generator=generator)
-
-    # ------------------------------------------------------------------ unary functions
-    def abs(self):
-        return elementwise.abs(self)
-
-    def exp(self):
-        return elementwise.exp(self)
-
-    def log(self):
-        return elementwise.log(self)
-
-    def sqrt(self):
-        return elementwise.sqrt(self)
-
-    def sin(self):
-        return elementwise.sin(self)
-
-    def cos(self):
-        return elementwise.cos(self)
-
-    def tanh(self):
-        return elementwise.tanh(self)
-
-    def sigmoid(self):
-        return elementwise.sigmoid(self)
-
-    def relu(self):
-        return elementwise.relu(self)
-
-    def sign(self):
-        return elementwise.sign(self)
-
-    def round(self, *, decimals: int = 0):
-        return elementwise.round(self, decimals=decimals)
-
-    def clamp(self, min=None, max=None):  # noqa: A002 - torch's names
-        return elementwise.clamp(self, min, max)
-
-    clip = clamp
-
-    def maximum(self, other):
-        return elementwise.maximum(self, other)
-
-    def minimum(self, other):
-        return elementwise.minimum(self, other)
-
-    def where(self, condition, other):
-        return elementwise.where(condition, self, other)
-
-    def logical_not(self):
-        return elementwise.logical_not(self)
-
-    # ------------------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim: bool = False, *, dtype: DType | None = None):
-        return reduction.sum(self, dim, keepdim, dtype=dtype)
-
-    def mean(self, dim=None, keepdim: bool = False, *, dtype: DType | None = None):
-        return reduction.mean(self, dim, keepdim, dtype=dtype)
-
-    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-        return reduction.var(self, dim, unbiased, keepdim, correction=correction)
-
-    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-        return reduction.std(self, dim, unbiased, keepdim, correction=correction)
-
-    def prod(self, dim=None, keepdim: bool = False, *, dtype: DType | None = None):
-        return reduction.prod(self, dim, keepdim, dtype=dtype)
-
-    def max(self, dim=None, keepdim: bool = False):
-        return reduction.max(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim: bool = False):
-        return reduction.min(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim: bool = False):
-        return reduction.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim: bool = False):
-        return reduction.argmin(self, dim, keepdim)
-
-    def all(self, dim=None, keepdim: bool = False):
-        return reduction.all(self, dim, keepdim)
-
-    def any(self, dim=None, keepdim: bool = False):
-        return reduction.any(self, dim, keepdim)
-
-    # --------------------------------------------------------------------- linear algebra
-    def matmul(self, other):
-        return linalg.matmul(self, other)
-
-    def mm(self, other):
-        return linalg.mm(self, other)
-
-    def bmm(self, other):
-        return linalg.bmm(self, other)
-
-    def dot(self, other):
-        return linalg.dot(self, other)
-
-    def mv(self, other):
-        return linalg.mv(self, other)
 
 
 def _python_values(tensor: Tensor):
@@ -943,3 +619,127 @@ from engine.ops import (  # noqa: E402
     reduction,
 )
 from engine.ops import shape as shape_ops  # noqa: E402
+
+
+def _reflected(function):
+    """``other <op> tensor``: Python calls ``tensor.__rop__(other)``, i.e. ``op(other, tensor)``."""
+
+    def method(self, other):
+        return function(other, self)
+
+    method.__doc__ = f"``other`` and ``self`` swapped: ``{function.__name__}(other, self)``."
+    return method
+
+
+# Tensor methods that ARE the ops (a plain function stored on the class becomes a method, with
+# the op's own signature, docstring and annotations): the op is defined once, in engine.ops.
+_METHODS = {
+    # views and copies
+    "view": shape_ops.view,
+    "reshape": shape_ops.reshape,
+    "contiguous": shape_ops.contiguous,
+    "clone": shape_ops.clone,
+    "transpose": shape_ops.transpose,
+    "swapaxes": shape_ops.transpose,
+    "t": shape_ops.t,
+    "T": property(shape_ops.reverse_dims),
+    "mT": property(shape_ops.matrix_transpose),
+    "permute": shape_ops.permute,
+    "expand": shape_ops.expand,
+    "broadcast_to": shape_ops.broadcast_to,
+    "squeeze": shape_ops.squeeze,
+    "unsqueeze": shape_ops.unsqueeze,
+    "flatten": shape_ops.flatten,
+    "narrow": shape_ops.narrow,
+    "unfold": shape_ops.unfold,
+    "as_strided": shape_ops.as_strided,
+    "select": indexing.select,
+    # arithmetic and comparisons; the operators return NotImplemented for other operands
+    "add": elementwise.add,
+    "sub": elementwise.sub,
+    "mul": elementwise.mul,
+    "div": elementwise.div,
+    "pow": elementwise.pow,
+    "neg": elementwise.neg,
+    "eq": elementwise.eq,
+    "ne": elementwise.ne,
+    "lt": elementwise.lt,
+    "le": elementwise.le,
+    "gt": elementwise.gt,
+    "ge": elementwise.ge,
+    "__add__": _operator(elementwise.add),
+    "__radd__": _operator(_reflected(elementwise.add)),
+    "__sub__": _operator(elementwise.sub),
+    "__rsub__": _operator(_reflected(elementwise.sub)),
+    "__mul__": _operator(elementwise.mul),
+    "__rmul__": _operator(_reflected(elementwise.mul)),
+    "__truediv__": _operator(elementwise.div),
+    "__rtruediv__": _operator(_reflected(elementwise.div)),
+    "__floordiv__": _operator(elementwise.floor_divide),
+    "__rfloordiv__": _operator(_reflected(elementwise.floor_divide)),
+    "__mod__": _operator(elementwise.remainder),
+    "__rmod__": _operator(_reflected(elementwise.remainder)),
+    "__pow__": _operator(elementwise.pow),
+    "__rpow__": _operator(_reflected(elementwise.pow)),
+    "__eq__": _operator(elementwise.eq),
+    "__ne__": _operator(elementwise.ne),
+    "__lt__": _operator(elementwise.lt),
+    "__le__": _operator(elementwise.le),
+    "__gt__": _operator(elementwise.gt),
+    "__ge__": _operator(elementwise.ge),
+    "__neg__": elementwise.neg,
+    "__abs__": elementwise.abs,
+    "__invert__": elementwise.logical_not,
+    "__matmul__": linalg.matmul,
+    "__rmatmul__": _reflected(linalg.matmul),
+    # in place: they write into this tensor's storage (views see the change)
+    "__iadd__": elementwise.add_,
+    "__isub__": elementwise.sub_,
+    "__imul__": elementwise.mul_,
+    "__itruediv__": elementwise.div_,
+    "add_": elementwise.add_,
+    "sub_": elementwise.sub_,
+    "mul_": elementwise.mul_,
+    "div_": elementwise.div_,
+    "copy_": elementwise.copy_,
+    "fill_": elementwise.copy_,
+    "uniform_": random_ops.uniform_,
+    "normal_": random_ops.normal_,
+    # unary math, selection
+    "abs": elementwise.abs,
+    "exp": elementwise.exp,
+    "log": elementwise.log,
+    "sqrt": elementwise.sqrt,
+    "sin": elementwise.sin,
+    "cos": elementwise.cos,
+    "tanh": elementwise.tanh,
+    "sigmoid": elementwise.sigmoid,
+    "relu": elementwise.relu,
+    "sign": elementwise.sign,
+    "round": elementwise.round,
+    "clamp": elementwise.clamp,
+    "clip": elementwise.clamp,
+    "maximum": elementwise.maximum,
+    "minimum": elementwise.minimum,
+    "logical_not": elementwise.logical_not,
+    # reductions
+    "sum": reduction.sum,
+    "mean": reduction.mean,
+    "var": reduction.var,
+    "std": reduction.std,
+    "prod": reduction.prod,
+    "max": reduction.max,
+    "min": reduction.min,
+    "argmax": reduction.argmax,
+    "argmin": reduction.argmin,
+    "all": reduction.all,
+    "any": reduction.any,
+    # linear algebra
+    "matmul": linalg.matmul,
+    "mm": linalg.mm,
+    "bmm": linalg.bmm,
+    "dot": linalg.dot,
+    "mv": linalg.mv,
+}
+for _name, _method in _METHODS.items():
+    setattr(Tensor, _name, _method)

@@ -161,8 +161,9 @@ def test_gradient_shape_mismatch_raises():
 
 
 def _custom_functions(library):
-    """The same three custom Functions for the engine and for torch (``library``): one returns an output-shaped gradient for a broadcast input, the other two
-    return gradients of shapes the input does not expand to."""
+    """The same three custom Functions for the engine and for torch (``library``): one
+    returns an output-shaped gradient for a broadcast input, the other two return gradients of
+    shapes the input does not expand to."""
 
     base = library.autograd.Function
 
@@ -215,8 +216,7 @@ def test_custom_function_gradient_of_an_incompatible_shape_raises_like_torch():
     message = raises_like_torch(
         lambda: too_big.apply(x).sum().backward(),
         lambda: torch_too_big.apply(tx).sum().backward(),
-        "returned an invalid gradient at index 0 - got [4] but expected shape compatible "
-        "with [3]",
+        "returned an invalid gradient at index 0 - got [4] but expected shape compatible with [3]",
     )
     assert message.startswith("Function TooBigBackward ")
     raises_like_torch(

@@ -35,7 +35,7 @@ def gradcheck(
     float64 (float32 differences are too noisy to be meaningful).  Returns True, or raises
     :class:`GradcheckError` naming the input, the worst element and both values.
     """
-    from engine.autograd import grad as autograd_grad
+    from engine.autograd.backward_engine import grad as autograd_grad
     from engine.ops import creation
     from engine.tensor import Tensor
 
@@ -164,7 +164,7 @@ def gradgradcheck(
     be float64 (a :class:`GradcheckError` says which is not).  Returns True, or raises
     :class:`GradcheckError` (returns False when ``raise_exception`` is False).
     """
-    from engine.autograd import grad as autograd_grad
+    from engine.autograd.backward_engine import grad as autograd_grad
     from engine.ops import creation
     from engine.tensor import Tensor
 

@@ -20,6 +20,7 @@ from engine import dtypes, layout
 from engine.autograd import grad_mode
 from engine.autograd.function import Function
 from engine.autograd.inplace import check_inplace, check_no_internal_overlap, needs_history
+from engine.ops import table
 from engine.ops.iterator import empty_like_layout, empty_strided_copy
 from engine.tensor import Tensor
 
@@ -640,3 +641,17 @@ def positions_in_base(view, base) -> np.ndarray:
         tuple(view.shape),
         tuple(stride * owner.itemsize for stride in view.stride()),
     ).copy()
+
+
+# The hand-written entries of the derivative table: indexing reads and writes elements by
+# position, and each backward is the other member of the gather/scatter-add pair.
+for _name, _function in (
+    ("index", Index),
+    ("select", Select),
+    ("slice", Slice),
+    ("alias", Alias),
+    ("gather", Gather),
+    ("scatter_add", ScatterAdd),
+    ("index_put", IndexPut),
+):
+    table.register(_name, _function)

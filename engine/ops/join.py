@@ -15,6 +15,7 @@ import numpy as np
 from engine import dtypes, layout
 from engine.autograd.function import Function
 from engine.ops import shape as shape_ops
+from engine.ops import table
 from engine.ops.indexing import select
 from engine.ops.iterator import cast_array, wrap
 from engine.tensor import Tensor
@@ -122,3 +123,8 @@ class Stack(Function):
     def backward(ctx, grad_output: Tensor):
         count = grad_output.shape[ctx.dim]
         return (None, *(select(grad_output, ctx.dim, index) for index in range(count)))
+
+
+# Hand-written entries of the derivative table: they take a variable number of tensors.
+table.register("cat", Cat)
+table.register("stack", Stack)

@@ -1,13 +1,13 @@
 """Views and shape ops: new shape/strides/offset over the same storage, copying only when a view
 cannot express the result (``reshape``, ``contiguous``).
 
-Each op is a :class:`~engine.autograd.Function`: ``forward`` builds the view, ``backward`` maps
-the view's gradient back to the input's shape (reshape back, transpose back, sum over the
-expanded dims, or scatter into the selected positions for slicing-like views).
-
-Every function here computes the new metadata with the pure helpers of
-:mod:`engine.layout` and then calls ``Tensor._view``; the only data movement is in
-:func:`contiguous` and :func:`clone`.
+Each public function checks its arguments and computes the new metadata with the pure helpers of
+:mod:`engine.layout`; the view itself is an entry of the derivative table
+(:mod:`engine.ops.table`) whose kernel calls ``Tensor._view`` and whose formula maps the view's
+gradient back to the input's shape: reshape back, transpose back, sum over the expanded dims
+(``sum_to``).  The views that select elements (``narrow``, ``unfold``, ``as_strided``) are
+hand-written Functions whose backward scatters the gradient into the positions they read.
+The only data movement is in :func:`contiguous` and :func:`clone`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import numpy as np
 
 from engine import layout
 from engine.autograd.function import Function
+from engine.ops import table
 from engine.ops.indexing import ScatterAdd
 from engine.ops.iterator import empty_strided_copy
-from engine.ops.reduction import sum_to_shape
+from engine.ops.table import op
 from engine.tensor import Tensor
 
 
@@ -45,22 +46,13 @@ def view(tensor: Tensor, *shape) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
-    return View.apply(tensor, new_shape, strides)
+    return _view(tensor, new_shape, strides)
 
 
-class View(Function):
-    """A new shape over the same storage; backward reshapes the gradient back.  Saves shapes."""
-
-    node_name = "ViewBackward0"
-
-    @staticmethod
-    def forward(ctx, tensor: Tensor, shape, strides) -> Tensor:
-        ctx.input_shape = tensor.shape
-        return tensor._view(shape, strides, tensor.storage_offset())
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return reshape(grad_output, ctx.input_shape), None, None
+@op(tensor=lambda grad, tensor_shape: grad.reshape(tensor_shape))
+def _view(tensor: Tensor, shape, strides) -> Tensor:
+    """A new shape over the same storage; the gradient is reshaped back."""
+    return tensor._view(shape, strides, tensor.storage_offset())
 
 
 def reshape(tensor: Tensor, *shape) -> Tensor:
@@ -68,7 +60,7 @@ def reshape(tensor: Tensor, *shape) -> Tensor:
     new_shape = layout.infer_size(_sizes_from_args(shape), tensor.numel())
     strides = layout.view_strides(tensor.shape, tensor.stride(), new_shape)
     if strides is not None:
-        return View.apply(tensor, new_shape, strides)
+        return _view(tensor, new_shape, strides)
     return view(contiguous(tensor), new_shape)
 
 
@@ -76,79 +68,50 @@ def contiguous(tensor: Tensor) -> Tensor:
     """``tensor`` itself if already contiguous, else a row-major copy."""
     if tensor.is_contiguous():
         return tensor
-    return Clone.apply(tensor, True)
+    return _clone(tensor, True)
 
 
 def clone(tensor: Tensor) -> Tensor:
     """A copy with its own storage that keeps the memory order of the dims (preserve_format)."""
-    return Clone.apply(tensor, False)
+    return _clone(tensor, False)
 
 
-class Clone(Function):
+@op(tensor=lambda grad: grad, node_name="CloneBackward0")
+def _clone(tensor: Tensor, row_major: bool) -> Tensor:
     """A copy (row-major, or in the input's memory order); the gradient passes unchanged."""
-
-    node_name = "CloneBackward0"
-
-    @staticmethod
-    def forward(ctx, tensor: Tensor, row_major: bool) -> Tensor:
-        if row_major:
-            return Tensor._from_array(tensor._array())
-        strides = layout.dense_strides_like(tensor.shape, tensor.stride())
-        return empty_strided_copy(tensor._array(), tensor.shape, strides)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return grad_output, None
+    if row_major:
+        return Tensor._from_array(tensor._array())
+    strides = layout.dense_strides_like(tensor.shape, tensor.stride())
+    return empty_strided_copy(tensor._array(), tensor.shape, strides)
 
 
+@op(tensor=lambda grad, dim0, dim1: grad.transpose(dim0, dim1))
 def transpose(tensor: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap two dims by swapping their sizes and strides (a view)."""
+    """Swap two dims by swapping their sizes and strides: a view, nothing is copied.  The
+    gradient is transposed back.  Saves nothing but the two dims."""
     dim0 = layout.wrap_dim(dim0, tensor.ndim)
     dim1 = layout.wrap_dim(dim1, tensor.ndim)
-    return Transpose.apply(tensor, dim0, dim1)
+    if tensor.ndim == 0:
+        return tensor._view((), (), tensor.storage_offset())
+    shape, strides = list(tensor.shape), list(tensor.stride())
+    shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
+    strides[dim0], strides[dim1] = strides[dim1], strides[dim0]
+    return tensor._view(shape, strides, tensor.storage_offset())
 
 
-class Transpose(Function):
-    """Swap two dims (sizes and strides); backward swaps them back."""
-
-    node_name = "TransposeBackward0"
-
-    @staticmethod
-    def forward(ctx, tensor: Tensor, dim0: int, dim1: int) -> Tensor:
-        ctx.dims = (dim0, dim1)
-        if tensor.ndim == 0:
-            return tensor._view((), (), tensor.storage_offset())
-        shape, strides = list(tensor.shape), list(tensor.stride())
-        shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
-        strides[dim0], strides[dim1] = strides[dim1], strides[dim0]
-        return tensor._view(shape, strides, tensor.storage_offset())
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return transpose(grad_output, *ctx.dims), None, None
-
-
-class T(Function):
-    """``t()``: transpose of a matrix (0-d and 1-d unchanged); backward is ``t()`` again."""
-
-    node_name = "TBackward0"
-
-    @staticmethod
-    def forward(ctx, tensor: Tensor) -> Tensor:
-        if tensor.ndim < 2:
-            return tensor._view(tensor.shape, tensor.stride(), tensor.storage_offset())
-        return tensor._view(tensor.shape[::-1], tensor.stride()[::-1], tensor.storage_offset())
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return t(grad_output)
+@op(tensor=lambda grad: grad.t())
+def _t(tensor: Tensor) -> Tensor:
+    """``t()``: transpose of a matrix (0-d and 1-d unchanged); the gradient is ``t()``'d."""
+    if tensor.ndim < 2:
+        return tensor._view(tensor.shape, tensor.stride(), tensor.storage_offset())
+    return tensor._view(tensor.shape[::-1], tensor.stride()[::-1], tensor.storage_offset())
 
 
 def t(tensor: Tensor) -> Tensor:
     """Transpose of a matrix; 0-d and 1-d tensors are returned as views of themselves."""
     if tensor.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {tensor.ndim}D")
-    return T.apply(tensor)
+    return _t(tensor)
 
 
 def reverse_dims(tensor: Tensor) -> Tensor:
@@ -200,27 +163,22 @@ def permute(tensor: Tensor, *dims) -> Tensor:
             f"input.dim() = {tensor.ndim} is not equal to len(dims) = {len(dims)}"
         )
     wrapped = _wrap_distinct(dims, tensor.ndim, "permute(): duplicate dims are not allowed.")
-    return Permute.apply(tensor, tuple(wrapped))
+    return _permute(tensor, tuple(wrapped))
 
 
-class Permute(Function):
-    """Reorder dims; backward applies the inverse permutation."""
+def _inverse_permutation(dims: tuple) -> tuple:
+    inverse = [0] * len(dims)
+    for position, dim in enumerate(dims):
+        inverse[dim] = position
+    return tuple(inverse)
 
-    node_name = "PermuteBackward0"
 
-    @staticmethod
-    def forward(ctx, tensor: Tensor, dims: tuple) -> Tensor:
-        ctx.dims = dims
-        shape = [tensor.shape[dim] for dim in dims]
-        strides = [tensor.stride()[dim] for dim in dims]
-        return tensor._view(shape, strides, tensor.storage_offset())
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        inverse = [0] * len(ctx.dims)
-        for position, dim in enumerate(ctx.dims):
-            inverse[dim] = position
-        return permute(grad_output, tuple(inverse)), None
+@op(tensor=lambda grad, dims: grad.permute(_inverse_permutation(dims)))
+def _permute(tensor: Tensor, dims: tuple) -> Tensor:
+    """Reorder dims; the gradient gets the inverse permutation."""
+    shape = [tensor.shape[dim] for dim in dims]
+    strides = [tensor.stride()[dim] for dim in dims]
+    return tensor._view(shape, strides, tensor.storage_offset())
 
 
 def expand(tensor: Tensor, *sizes) -> Tensor:
@@ -233,22 +191,13 @@ def expand(tensor: Tensor, *sizes) -> Tensor:
         raise TypeError('expand() missing 1 required positional arguments: "size"')
     target = _sizes_from_args(sizes)
     shape, strides = layout.expand_strides(tensor.shape, tensor.stride(), target)
-    return Expand.apply(tensor, shape, strides)
+    return _expand(tensor, shape, strides)
 
 
-class Expand(Function):
-    """Broadcast view (stride 0 in repeated dims); backward sums the gradient back."""
-
-    node_name = "ExpandBackward0"
-
-    @staticmethod
-    def forward(ctx, tensor: Tensor, shape, strides) -> Tensor:
-        ctx.input_shape = tensor.shape
-        return tensor._view(shape, strides, tensor.storage_offset())
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return sum_to_shape(grad_output, ctx.input_shape), None, None
+@op(tensor=lambda grad, tensor_shape: grad.sum_to_size(tensor_shape))
+def _expand(tensor: Tensor, shape, strides) -> Tensor:
+    """Broadcast view (stride 0 in repeated dims); the gradient is summed back (``sum_to``)."""
+    return tensor._view(shape, strides, tensor.storage_offset())
 
 
 def broadcast_to(tensor: Tensor, shape: Sequence[int]) -> Tensor:
@@ -276,61 +225,38 @@ def squeeze(tensor: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     keep = [
         index for index in range(tensor.ndim) if not (index in chosen and tensor.shape[index] == 1)
     ]
-    function = Squeeze if dim is None else SqueezeDim if isinstance(dim, int) else SqueezeDims
-    return function.apply(tensor, tuple(keep))
+    return _squeeze(tensor, tuple(keep), dim)
 
 
-class Squeeze(Function):
-    """Drop size-1 dims; backward reshapes the gradient back to the input's shape."""
-
-    node_name = "SqueezeBackward0"
-
-    @staticmethod
-    def forward(ctx, tensor: Tensor, keep: tuple) -> Tensor:
-        ctx.input_shape = tensor.shape
-        return tensor._view(
-            [tensor.shape[index] for index in keep],
-            [tensor.stride()[index] for index in keep],
-            tensor.storage_offset(),
-        )
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return reshape(grad_output, ctx.input_shape), None
+def _squeeze_node_name(tensor, keep, dim) -> str:
+    # torch: SqueezeBackward0 for squeeze(), 1 for squeeze(int), 2 for squeeze(tuple).
+    return f"SqueezeBackward{0 if dim is None else 1 if isinstance(dim, int) else 2}"
 
 
-class SqueezeDim(Squeeze):
-    node_name = "SqueezeBackward1"
-
-
-class SqueezeDims(Squeeze):
-    node_name = "SqueezeBackward2"
+@op(tensor=lambda grad, tensor_shape: grad.reshape(tensor_shape), node_name=_squeeze_node_name)
+def _squeeze(tensor: Tensor, keep: tuple, dim) -> Tensor:
+    """Keep only the dims in ``keep``; the gradient is reshaped back to the input's shape."""
+    return tensor._view(
+        [tensor.shape[index] for index in keep],
+        [tensor.stride()[index] for index in keep],
+        tensor.storage_offset(),
+    )
 
 
 def unsqueeze(tensor: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in ``[-ndim-1, ndim]``)."""
-    return Unsqueeze.apply(tensor, layout.wrap_dim(dim, tensor.ndim + 1))
+    return _unsqueeze(tensor, layout.wrap_dim(dim, tensor.ndim + 1))
 
 
-class Unsqueeze(Function):
-    """Insert a size-1 dim; backward squeezes it out of the gradient."""
-
-    node_name = "UnsqueezeBackward0"
-
-    @staticmethod
-    def forward(ctx, tensor: Tensor, dim: int) -> Tensor:
-        ctx.dim = dim
-        shape, strides = list(tensor.shape), list(tensor.stride())
-        # The new dim's stride is irrelevant for addressing; torch uses size*stride of the next
-        # dim.
-        new_stride = shape[dim] * strides[dim] if dim < tensor.ndim else 1
-        shape.insert(dim, 1)
-        strides.insert(dim, new_stride)
-        return tensor._view(shape, strides, tensor.storage_offset())
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return squeeze(grad_output, ctx.dim), None
+@op(tensor=lambda grad, dim: grad.squeeze(dim))
+def _unsqueeze(tensor: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim; the gradient has it squeezed out."""
+    shape, strides = list(tensor.shape), list(tensor.stride())
+    # The new dim's stride is irrelevant for addressing; torch uses size*stride of the next dim.
+    new_stride = shape[dim] * strides[dim] if dim < tensor.ndim else 1
+    shape.insert(dim, 1)
+    strides.insert(dim, new_stride)
+    return tensor._view(shape, strides, tensor.storage_offset())
 
 
 def flatten(tensor: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -513,3 +439,8 @@ class AsStrided(Function):
         ).copy()
         grad = ScatterAdd.apply(grad_output, positions, tuple(shape), False)
         return grad, None, None, None
+
+
+table.register("narrow", Narrow)
+table.register("unfold", Unfold)
+table.register("as_strided", AsStrided)

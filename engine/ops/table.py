@@ -51,14 +51,14 @@ _SUFFIXES = ("_shape", "_dtype")
 
 @dataclass
 class Entry:
-    """One row of the derivative table: the public op, its kernel and its VJP formulas
-    (``formulas[argument] = lambda grad, ...: ...``); ``function`` is the generated
-    :class:`Function` for hand-written entries (None when the node name depends on the call)."""
+    """One row of the derivative table: the op's name, its kernel and its VJP formulas
+    (``formulas[argument] = lambda grad, ...: ...``; empty for a hand-written Function), and
+    the :class:`Function` classes that record it (one per node name, made on first use)."""
 
     name: str
     kernel: Callable
     formulas: dict[str, Callable] = field(default_factory=dict)
-    function: type[Function] | None = None
+    functions: list[type[Function]] = field(default_factory=list)
 
 
 DERIVATIVES: dict[str, Entry] = {}
@@ -131,6 +131,9 @@ def op(
                 for (formula, reads), needed in zip(plan, ctx.needs_input_grad, strict=True)
             )
 
+        # A kernel named _view (the public view() checks its arguments first) is listed as "view".
+        entry = Entry(kernel.__name__.lstrip("_"), kernel, dict(formulas))
+        DERIVATIVES[entry.name] = entry
         classes: dict[str, type[Function]] = {}
 
         def function_named(name: str) -> type[Function]:
@@ -148,6 +151,7 @@ def op(
                 }
                 function = type(re.sub(r"Backward\d*$", "", name), (Function,), attributes)
                 classes[name] = function
+                entry.functions.append(function)
             return function
 
         fixed_name = (
@@ -162,16 +166,23 @@ def op(
                 # Every positional argument is passed positionally, so that edges and
                 # needs_input_grad line up with the kernel's parameters.
                 args = args + tuple(
-                    kwargs.pop(name) if name in kwargs else defaults[name]
-                    for name in positional[len(args) :]
+                    _take(kernel, name, kwargs, defaults) for name in positional[len(args) :]
                 )
             function = fixed if fixed is not None else function_named(node_name(*args, **kwargs))
             return function.apply(*args, **kwargs)
 
-        DERIVATIVES[kernel.__name__] = Entry(kernel.__name__, kernel, dict(formulas), fixed)
         return differentiable
 
     return decorate
+
+
+def _take(kernel: Callable, name: str, kwargs: dict, defaults: dict):
+    """The value of parameter ``name`` from the keyword arguments (removed) or its default."""
+    if name in kwargs:
+        return kwargs.pop(name)
+    if name in defaults:
+        return defaults[name]
+    raise TypeError(f"{kernel.__name__.lstrip('_')}() missing required argument '{name}'")
 
 
 def _strip_suffix(name: str) -> str:
@@ -222,7 +233,8 @@ def _attribute(value, attribute: str):
     return value.dtype if isinstance(value, Tensor) else None
 
 
-def register(name: str, function: type[Function], kernel: Callable | None = None) -> None:
-    """List a hand-written :class:`Function` in :data:`DERIVATIVES` (multi-output ops and
-    gather/scatter pairs, which do not fit a one-formula-per-input entry)."""
-    DERIVATIVES[name] = Entry(name, kernel or function.forward, {}, function)
+def register(name: str, *functions: type[Function]) -> None:
+    """List hand-written :class:`Function` classes in :data:`DERIVATIVES` under one op name
+    (multi-output ops and gather/scatter pairs, which do not fit a formula per input)."""
+    entry = DERIVATIVES.setdefault(name, Entry(name, functions[0].forward))
+    entry.functions.extend(functions)
