@@ -9,8 +9,12 @@
 
 Unlike elementwise ops, products do not promote: both operands must have the same dtype.
 
-Backward of ``C = A @ B`` is ``dA = dC @ B^T`` and ``dB = A^T @ dC`` (with batch dims summed
-back when they were broadcast); each op saves only the operand the *other* gradient needs.
+Each public function checks its operands (torch's errors, in torch's order); the product itself
+is an entry of the derivative table (:mod:`engine.ops.table`) with one formula per operand:
+``C = A @ B`` gives ``dA = dC @ B^T`` and ``dB = A^T @ dC``.  So each op saves only the operand
+the *other* gradient needs, and only if that gradient is needed.  The general ``matmul`` entry
+treats a 1-D operand as the matrix it stands for (a row on the left, a column on the right) and
+drops that dim from its gradient again; the backward engine sums broadcast batch dims back.
 """
 
 from __future__ import annotations
@@ -18,10 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine import dtypes, layout
-from engine.autograd.function import Function
-from engine.ops import shape as shape_ops
 from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
-from engine.ops.reduction import sum_to_shape
+from engine.ops.table import op
 from engine.tensor import Tensor
 
 # C++ type names, which is how ATen's mm/matmul dtype errors name dtypes.
@@ -60,39 +62,23 @@ def _check_same_dtype(first: Tensor, second: Tensor) -> None:
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Matrix product ``(n, k) @ (k, m) -> (n, m)``."""
+    """Matrix product ``(n, k) @ (k, m) -> (n, m)``.  Saves ``mat2`` if ``input`` needs a
+    gradient and ``input`` if ``mat2`` does."""
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
     _check_same_dtype(input, mat2)
     _check_inner(input.shape, mat2.shape)
-    return Mm.apply(input, mat2)
+    return _mm(input, mat2)
 
 
-def _save_operands(ctx, first: Tensor, second: Tensor) -> None:
-    # d(first) needs second and d(second) needs first: save only what will be used.
-    ctx.save_for_backward(
-        first if ctx.needs_input_grad[1] else None, second if ctx.needs_input_grad[0] else None
-    )
-
-
-class Mm(Function):
-    """``(n, k) @ (k, m) -> (n, m)``; saves the operands."""
-
-    node_name = "MmBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, mat2: Tensor) -> Tensor:
-        _save_operands(ctx, input, mat2)
-        return _product(input, mat2)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, mat2 = ctx.saved_tensors
-        grad_input = mm(grad_output, shape_ops.t(mat2)) if ctx.needs_input_grad[0] else None
-        grad_mat2 = mm(shape_ops.t(input), grad_output) if ctx.needs_input_grad[1] else None
-        return grad_input, grad_mat2
+@op(
+    input=lambda grad, mat2: mm(grad, mat2.t()),
+    mat2=lambda grad, input: mm(input.t(), grad),
+)
+def _mm(input: Tensor, mat2: Tensor) -> Tensor:
+    return _product(input, mat2)
 
 
 def _check_inner(first_shape, second_shape) -> None:
@@ -104,35 +90,23 @@ def _check_inner(first_shape, second_shape) -> None:
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
-    """Matrix-vector product ``(n, k) @ (k,) -> (n,)``."""
+    """Matrix-vector product ``(n, k) @ (k,) -> (n,)``.  Saves ``vec`` if ``input`` needs a
+    gradient and ``input`` if ``vec`` does."""
     if input.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     _check_same_dtype(input, vec)
     _check_mv(input.shape, vec.shape)
-    return Mv.apply(input, vec)
+    return _mv(input, vec)
 
 
-class Mv(Function):
-    """``(n, k) @ (k,) -> (n,)``; saves the operands."""
-
-    node_name = "MvBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, vec: Tensor) -> Tensor:
-        _save_operands(ctx, input, vec)
-        return _product(input, vec)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, vec = ctx.saved_tensors
-        grad_input = grad_vec = None
-        if ctx.needs_input_grad[0]:  # outer product grad_output vec^T
-            grad_input = shape_ops.unsqueeze(grad_output, 1) * shape_ops.unsqueeze(vec, 0)
-        if ctx.needs_input_grad[1]:
-            grad_vec = mv(shape_ops.t(input), grad_output)
-        return grad_input, grad_vec
+@op(
+    input=lambda grad, vec: grad.unsqueeze(1) * vec.unsqueeze(0),  # the outer product grad vec^T
+    vec=lambda grad, input: mv(input.t(), grad),
+)
+def _mv(input: Tensor, vec: Tensor) -> Tensor:
+    return _product(input, vec)
 
 
 def _check_mv(matrix_shape, vector_shape) -> None:
@@ -144,7 +118,8 @@ def _check_mv(matrix_shape, vector_shape) -> None:
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
-    """Inner product of two 1-D tensors of the same size and dtype -> 0-d tensor."""
+    """Inner product of two 1-D tensors of the same size and dtype -> 0-d tensor.  Saves
+    ``other`` if ``input`` needs a gradient and ``input`` if ``other`` does."""
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.dtype is not other.dtype:
@@ -160,29 +135,17 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
         )
     if input.dtype is dtypes.bool:
         raise NotImplementedError("\"dot\" not implemented for 'Bool'")
-    return Dot.apply(input, other)
+    return _dot(input, other)
 
 
-class Dot(Function):
-    """``(k,) . (k,) -> ()``; saves the operands."""
-
-    node_name = "DotBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, other: Tensor) -> Tensor:
-        _save_operands(ctx, input, other)
-        return _product(input, other)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, other = ctx.saved_tensors
-        grad_input = grad_output * other if ctx.needs_input_grad[0] else None
-        grad_other = grad_output * input if ctx.needs_input_grad[1] else None
-        return grad_input, grad_other
+@op(input=lambda grad, other: grad * other, other=lambda grad, input: grad * input)
+def _dot(input: Tensor, other: Tensor) -> Tensor:
+    return _product(input, other)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Batched matrix product ``(b, n, k) @ (b, k, m) -> (b, n, m)`` (no broadcasting)."""
+    """Batched matrix product ``(b, n, k) @ (b, k, m) -> (b, n, m)`` (no broadcasting).  Saves
+    ``mat2`` if ``input`` needs a gradient and ``input`` if ``mat2`` does."""
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -194,71 +157,15 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         )
     _check_same_dtype(input, mat2)
     _check_batch(input.shape[0], input.shape[2], mat2.shape[0], mat2.shape[1])
-    return Bmm.apply(input, mat2)
+    return _bmm(input, mat2)
 
 
-class Bmm(Function):
-    """``(b, n, k) @ (b, k, m) -> (b, n, m)``; saves the operands."""
-
-    node_name = "BmmBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, mat2: Tensor) -> Tensor:
-        _save_operands(ctx, input, mat2)
-        return _product(input, mat2)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, mat2 = ctx.saved_tensors
-        grad_input = grad_mat2 = None
-        if ctx.needs_input_grad[0]:
-            grad_input = bmm(grad_output, shape_ops.transpose(mat2, 1, 2))
-        if ctx.needs_input_grad[1]:
-            grad_mat2 = bmm(shape_ops.transpose(input, 1, 2), grad_output)
-        return grad_input, grad_mat2
-
-
-class Matmul(Function):
-    """The general ``matmul`` (vector/batched operands, broadcast batch dims).  Backward treats
-    a 1-D operand as a matrix with a size-1 dim, multiplies by the other operand's transpose,
-    and sums the broadcast batch dims back (torch decomposes this case into view/expand/bmm
-    nodes instead of one node)."""
-
-    node_name = "MatmulBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, other: Tensor) -> Tensor:
-        _save_operands(ctx, input, other)
-        ctx.shapes = (input.shape, other.shape)
-        return _product(input, other)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, other = ctx.saved_tensors
-        input_shape, other_shape = ctx.shapes
-        # Put back the size-1 dims that a 1-D operand stood for, so everything is a matrix.
-        grad = grad_output
-        if len(input_shape) == 1:
-            grad = shape_ops.unsqueeze(grad, -2)
-        if len(other_shape) == 1:
-            grad = shape_ops.unsqueeze(grad, -1)
-        grad_input = grad_other = None
-        if ctx.needs_input_grad[0]:
-            matrix = shape_ops.unsqueeze(other, 1) if other.ndim == 1 else other
-            product = matmul(grad, shape_ops.matrix_transpose(matrix))
-            grad_input = _sum_back(product, input_shape)
-        if ctx.needs_input_grad[1]:
-            matrix = shape_ops.unsqueeze(input, 0) if input.ndim == 1 else input
-            product = matmul(shape_ops.matrix_transpose(matrix), grad)
-            grad_other = _sum_back(product, other_shape)
-        return grad_input, grad_other
-
-
-def _sum_back(product: Tensor, shape) -> Tensor:
-    """Sum broadcast batch dims out of ``product``; a 1-D operand's matrix is reshaped back."""
-    if len(shape) == 1:
-        return shape_ops.reshape(sum_to_shape(product, product.shape[-2:]), shape)
-    return sum_to_shape(product, shape)
+@op(
+    input=lambda grad, mat2: bmm(grad, mat2.transpose(1, 2)),
+    mat2=lambda grad, input: bmm(input.transpose(1, 2), grad),
+)
+def _bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    return _product(input, mat2)
 
 
 def _check_batch(batch: int, inner: int, other_batch: int, other_inner: int) -> None:
@@ -273,7 +180,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with torch's rules for 1-D and batched operands (see module docstring).
 
     Shapes: ``(k,) @ (k,) -> ()``, ``(n, k) @ (k,) -> (n,)``, ``(k,) @ (k, m) -> (m,)``,
-    ``(*batch1, n, k) @ (*batch2, k, m) -> (*broadcast(batch1, batch2), n, m)``.
+    ``(*batch1, n, k) @ (*batch2, k, m) -> (*broadcast(batch1, batch2), n, m)``.  Saves the
+    operand the other's gradient needs (see :func:`mm`); the cases that are not ``dot``, ``mv``
+    or ``mm`` record one ``MatmulBackward0`` node, which also saves the operands' shapes.
     """
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError("matmul(): both arguments must be Tensors")
@@ -289,7 +198,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim == 1 and other.ndim == 2:
         _check_same_dtype(input, other)
         _check_inner((1, input.shape[0]), other.shape)
-        return Matmul.apply(input, other)
+        return _matmul(input, other)
     if input.ndim == 2 and other.ndim == 2:
         return mm(input, other)
     _check_same_dtype(input, other)
@@ -297,10 +206,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim >= 3 and other.ndim == 1:
         # Folding the batch into rows: one (batch*n, k) @ (k,) product, as ATen does.
         _check_mv((rows, input.shape[-1]), other.shape)
-        return Matmul.apply(input, other)
+        return _matmul(input, other)
     if input.ndim >= 3 and other.ndim == 2:
         _check_inner((rows, input.shape[-1]), other.shape)
-        return Matmul.apply(input, other)
+        return _matmul(input, other)
     # Both batched (or a vector/matrix against a batch): broadcast the batch dims.
     first_batch = input.shape[:-2]
     second_batch = other.shape[:-2]
@@ -309,4 +218,42 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     other_inner = other.shape[-2] if other.ndim >= 2 else other.shape[0]
     batch_size = layout.numel(batch)
     _check_batch(batch_size, inner, batch_size, other_inner)
-    return Matmul.apply(input, other)
+    return _matmul(input, other)
+
+
+def _as_matrix(operand: Tensor, dim: int) -> Tensor:
+    """A matmul operand as a matrix: a 1-D one gets its size-1 dim at ``dim`` (0: a row on the
+    left, -1: a column on the right)."""
+    return operand.unsqueeze(dim) if operand.ndim == 1 else operand
+
+
+def _grad_as_matrix(grad: Tensor, input_shape, other_shape) -> Tensor:
+    """matmul's output gradient with the size-1 dims of 1-D operands put back."""
+    if len(input_shape) == 1:
+        grad = grad.unsqueeze(-2)
+    if len(other_shape) == 1:
+        grad = grad.unsqueeze(-1)
+    return grad
+
+
+def _drop_vector_dim(grad: Tensor, shape, dim: int) -> Tensor:
+    """The gradient of a 1-D operand without the size-1 dim :func:`_as_matrix` gave it."""
+    return grad.squeeze(dim) if len(shape) == 1 else grad
+
+
+@op(
+    input=lambda grad, input_shape, other: _drop_vector_dim(
+        matmul(_grad_as_matrix(grad, input_shape, other.shape), _as_matrix(other, -1).mT),
+        input_shape,
+        -2,
+    ),
+    other=lambda grad, input, other_shape: _drop_vector_dim(
+        matmul(_as_matrix(input, 0).mT, _grad_as_matrix(grad, input.shape, other_shape)),
+        other_shape,
+        -1,
+    ),
+)
+def _matmul(input: Tensor, other: Tensor) -> Tensor:
+    """The general case (vector and batched operands), recorded as one node (torch records the
+    view/expand/bmm ops it decomposes it into instead)."""
+    return _product(input, other)

@@ -12,26 +12,41 @@ output with the reduced shape and no strides (ATen's ``resize_reduction``), and 
 TensorIterator handles the reduced dims (zero strides in the output, moved first in the
 iteration order) only changes the order of the loops, not the layout of the result.
 
-Backward of a reduction spreads the output gradient back over the reduced dims: re-insert them
-(``unsqueeze`` unless ``keepdim``) and ``expand`` (:func:`_expand_back`), then scale (mean),
-weight by deviations (var/std), by the product of the other elements (prod), or route it to the
-selected element (max/min: along ``dim`` to the returned index; over all elements split evenly
-among ties, as torch does).
+The differentiable reductions are entries of the derivative table (:mod:`engine.ops.table`):
+a NumPy kernel and one VJP formula for ``input``, which spreads the output gradient back over
+the reduced dims -- re-insert them (``unsqueeze`` unless ``keepdim``, :func:`_restore_dims`) and
+broadcast or ``expand`` (:func:`_expand_back`):
+
+* ``sum``: ``grad`` expanded; ``mean``: divided by the group size;
+* ``var``: ``grad * 2 (x - mean) / (N - correction)``; ``std``: var's with ``grad / (2 std)``;
+* ``prod``: ``grad * result / x`` without zeros, else the product of the other elements
+  computed without dividing (:func:`_product_of_others`);
+* ``max()``/``min()`` over all elements: ``grad`` split evenly among the elements equal to the
+  result (torch's rule for ties).
+
+torch names the node of ``sum``/``prod``/``mean`` over all elements ``<Op>Backward0`` and over
+``dim`` ``<Op>Backward1`` (:func:`_all_or_dim`); ``max()`` is ``MaxBackward1``.  ``max(dim)`` and
+``min(dim)`` return ``(values, indices)`` -- two outputs, which no single formula fits -- so they
+stay hand-written Functions (``MaxBackward0``, registered in the table under ``max``) that route
+the gradient to the returned index.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
+from collections.abc import Sequence
 
 import numpy as np
 
 from engine import dtypes, layout
 from engine.autograd.function import Function
 from engine.dtypes import DType
-from engine.ops import elementwise
+from engine.ops import creation, elementwise, table
 from engine.ops.indexing import ScatterAdd
 from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
+from engine.ops.table import op
 from engine.tensor import Tensor
 
 
@@ -46,132 +61,174 @@ def _sum_dtype(tensor: Tensor, dtype: DType | None) -> DType:
     return tensor.dtype if tensor.dtype.is_floating_point else dtypes.int64
 
 
-def sum(  # noqa: A001 - torch's name
-    input: Tensor, dim=None, keepdim: bool = False, *, dtype: DType | None = None
-) -> Tensor:
-    """Sum over ``dim`` (all dims when None): ``(*shape)`` -> shape without the reduced dims."""
-    return (Sum if dim is None else SumDim).apply(input, dim, keepdim, dtype)
+def _all_or_dim(name: str):
+    """The node name of a reduction: ``<name>Backward0`` over all elements (``dim`` None),
+    ``<name>Backward1`` over ``dim``, as torch records them."""
+    return lambda input, dim, keepdim, dtype=None: f"{name}Backward{0 if dim is None else 1}"
 
 
-def _expand_back(grad: Tensor, shape, axes: tuple[int, ...], keepdim: bool) -> Tensor:
-    """A reduction's output gradient broadcast back to the input ``shape`` (a view)."""
+def _count(input_shape, dim) -> int:
+    """How many elements each output element reduces."""
+    return layout.numel([input_shape[axis] for axis in layout.wrap_dims(dim, len(input_shape))])
+
+
+# ------------------------------------------------------------------ formula helpers
+def _restore_dims(tensor: Tensor, input_shape, dim, keepdim: bool) -> Tensor:
+    """A reduction's output (or its gradient) with the reduced dims back as size 1, so that it
+    broadcasts against the input."""
     if not keepdim:
-        for axis in sorted(axes):
-            grad = grad.unsqueeze(axis)
-    return grad.expand(tuple(shape))
+        for axis in sorted(layout.wrap_dims(dim, len(input_shape))):
+            tensor = tensor.unsqueeze(axis)
+    return tensor
 
 
-class Sum(Function):
-    """Sum over dims; every input element gets the gradient of its sum.  Saves shapes only."""
-
-    node_name = "SumBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, dim, keepdim: bool, dtype: DType | None) -> Tensor:
-        result_dtype = _sum_dtype(input, dtype)
-        axes = layout.wrap_dims(dim, input.ndim)
-        ctx.reduced = (input.shape, axes, keepdim)
-        values = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-        return wrap(values, result_dtype)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return _expand_back(grad_output, *ctx.reduced), None, None, None
+def _expand_back(grad: Tensor, input_shape, dim, keepdim: bool) -> Tensor:
+    """A reduction's output gradient expanded to the input's shape (a view): every element of a
+    group gets the gradient of the group's result."""
+    return _restore_dims(grad, input_shape, dim, keepdim).expand(tuple(input_shape))
 
 
-class SumDim(Sum):
-    node_name = "SumBackward1"
+def _var_backward(grad: Tensor, input: Tensor, dim, keepdim: bool, correction) -> Tensor:
+    """d var / dx = ``2 (x - mean) / (N - correction)`` (the mean's own dependence on x cancels
+    out).  ``N == correction`` makes the factor inf; over all elements torch then gives inf,
+    or nan where x is the mean, whatever the sign (and so for ``N < correction`` too)."""
+    grad = _restore_dims(grad, input.shape, dim, keepdim)
+    centered = input - mean(input, layout.wrap_dims(dim, input.ndim), keepdim=True)
+    degrees_of_freedom = _count(input.shape, dim) - correction
+    if degrees_of_freedom <= 0 and (dim is None or input.ndim == 0):
+        return grad * elementwise.where(centered == 0, math.nan, math.inf)
+    scale = 2.0 / degrees_of_freedom if degrees_of_freedom else math.inf
+    return scale * grad * centered
 
 
-def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype: DType | None = None) -> Tensor:
-    """Product over ``dim`` (all dims when None); integers and bools give int64."""
-    return (Prod if dim is None else ProdDim).apply(input, dim, keepdim, dtype)
+def _std_to_var_grad(grad: Tensor, result: Tensor) -> Tensor:
+    """d std = d var / (2 std); 0 where std is 0, as in torch."""
+    return elementwise.where(result == 0, 0.0, grad / (result * 2))
 
 
-class Prod(Function):
-    """Product over dims; d/dx_i is the product of the other elements: ``result / x_i`` when
-    no element is zero (as torch computes it), else computed without dividing.  Saves the input
-    and the result."""
-
-    node_name = "ProdBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, dim, keepdim: bool, dtype: DType | None) -> Tensor:
-        result_dtype = _sum_dtype(input, dtype)
-        axes = layout.wrap_dims(dim, input.ndim)
-        ctx.reduced = (input.shape, axes, keepdim)
-        values = np.prod(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-        result = wrap(values, result_dtype)
-        ctx.save_for_backward(input, result)
-        return result
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, result = ctx.saved_tensors
-        grad = _expand_back(grad_output, *ctx.reduced)
-        if np.all(input._array() != 0):
-            return grad * (_expand_back(result, *ctx.reduced) / input), None, None, None
-        # With zeros, result / x is 0/0: multiply the products before and after each element.
-        # (This branch is not differentiable again; torch's is.)
-        others = Tensor._from_array(_product_of_others(input._array(), ctx.reduced[1]))
-        return grad * others, None, None, None
+def _prod_backward(grad: Tensor, input: Tensor, result: Tensor, dim, keepdim: bool) -> Tensor:
+    """d prod / dx_i is the product of the other elements of x_i's group: ``result / x_i``
+    when no element is zero (torch's formula), else computed without dividing."""
+    grad = _restore_dims(grad, input.shape, dim, keepdim)
+    if (input != 0).all():
+        return grad * (_restore_dims(result, input.shape, dim, keepdim) / input)
+    return grad * _product_of_others(input, layout.wrap_dims(dim, input.ndim))
 
 
-class ProdDim(Prod):
-    node_name = "ProdBackward1"
+def _product_of_others(input: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """For each element, the product of the other elements of its group (same index outside
+    ``axes``): the product of those before it times the product of those after it, in the
+    group's row-major order (torch's ``prod_safe_zeros_backward``).  Only multiplications, so
+    it is right with zeros and can be differentiated again."""
+    if len(axes) == 1:
+        return _exclusive_cumprod(input, axes[0], False) * _exclusive_cumprod(input, axes[0], True)
+    # Several dims (all of them for a full product): flatten each group into one last dim.
+    kept = [axis for axis in range(input.ndim) if axis not in axes]
+    order = (*kept, *axes)
+    moved = input.permute(order)
+    groups = moved.reshape(*moved.shape[: len(kept)], -1)
+    others = _product_of_others(groups, (len(kept),)).reshape(moved.shape)
+    return others.permute(sorted(range(len(order)), key=order.__getitem__)).contiguous()
 
 
-def _product_of_others(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """For each element, the product of the other elements of its reduction group."""
-    moved = np.moveaxis(values, axes, tuple(range(-len(axes), 0))) if axes else values[..., None]
-    kept_shape = moved.shape[: moved.ndim - builtins.max(len(axes), 1)]
-    flat = moved.reshape(*kept_shape, -1)
-    ones = np.ones((*kept_shape, 1), dtype=flat.dtype)
-    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    others = (before * after).reshape(moved.shape)
-    if not axes:
-        return others[..., 0]
-    return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+def _exclusive_cumprod(input: Tensor, dim: int, reverse: bool) -> Tensor:
+    """Along ``dim``, the product of the elements before each one (after it if ``reverse``):
+    a scan in log2(n) steps, each multiplying by a shifted copy (Hillis-Steele)."""
+    scan = _shifted(input, dim, 1, reverse)
+    shift = 1
+    while shift < input.shape[dim]:
+        scan = scan * _shifted(scan, dim, shift, reverse)
+        shift *= 2
+    return scan
 
 
-def _reduced_count(shape, axes) -> int:
-    return layout.numel([shape[axis] for axis in axes])
+def _shifted(input: Tensor, dim: int, shift: int, reverse: bool) -> Tensor:
+    """``input`` moved ``shift`` places along ``dim`` (toward its end, or its start if
+    ``reverse``), ones moving in: each position reads the element ``shift`` places before it
+    (after it if ``reverse``)."""
+    size = input.shape[dim]
+    positions = creation.arange(size)
+    if reverse:
+        sources, inside = (positions + shift).clamp(max=size - 1), positions < size - shift
+    else:
+        sources, inside = (positions - shift).clamp(min=0), positions >= shift
+    read = input[(slice(None),) * dim + (sources,)]
+    return elementwise.where(inside.reshape(size, *(1,) * (input.ndim - dim - 1)), read, 1.0)
 
 
-def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype: DType | None = None) -> Tensor:
-    """Mean over ``dim`` (all dims when None); needs a floating dtype (or ``dtype=``)."""
+def _evenly_distribute(grad: Tensor, input: Tensor, result: Tensor) -> Tensor:
+    """max()/min(): the gradient split evenly among the elements equal to the result."""
+    chosen = elementwise.eq(input, result)
+    return elementwise.where(chosen, grad / sum(chosen), 0.0)
+
+
+# ----------------------------------------------------------------------- the entries
+@op(
+    input=lambda grad, input_shape, dim, keepdim: _expand_back(grad, input_shape, dim, keepdim),
+    node_name=_all_or_dim("Sum"),
+)
+def sum(  # noqa: A001 - torch's name
+    input: Tensor,
+    dim: int | Sequence[int] | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: DType | None = None,
+) -> Tensor:
+    """Sum over ``dim`` (all dims when None): ``(*shape)`` -> shape without the reduced dims.
+    Every element gets the gradient of its sum; saves the input's shape only."""
+    result_dtype = _sum_dtype(input, dtype)
+    axes = layout.wrap_dims(dim, input.ndim)
+    values = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
+    return wrap(values, result_dtype)
+
+
+@op(
+    input=lambda grad, input, result, dim, keepdim: _prod_backward(
+        grad, input, result, dim, keepdim
+    ),
+    node_name=_all_or_dim("Prod"),
+)
+def prod(
+    input: Tensor,
+    dim: int | Sequence[int] | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: DType | None = None,
+) -> Tensor:
+    """Product over ``dim`` (all dims when None); integers and bools give int64.  d/dx_i is the
+    product of the other elements of x_i's group; saves the input and the result."""
+    result_dtype = _sum_dtype(input, dtype)
+    axes = layout.wrap_dims(dim, input.ndim)
+    values = np.prod(_values(input, result_dtype), axis=axes, keepdims=keepdim)
+    return wrap(values, result_dtype)
+
+
+@op(
+    input=lambda grad, input_shape, dim, keepdim: (
+        _expand_back(grad, input_shape, dim, keepdim) / _count(input_shape, dim)
+    ),
+    node_name=_all_or_dim("Mean"),
+)
+def mean(
+    input: Tensor,
+    dim: int | Sequence[int] | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: DType | None = None,
+) -> Tensor:
+    """Mean over ``dim`` (all dims when None); needs a floating dtype (or ``dtype=``).  Each
+    element gets ``grad / count``; saves the input's shape only."""
     result_dtype = dtype if dtype is not None else input.dtype
     if not result_dtype.is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype.scalar_type_name}"
         )
-    return (Mean if dim is None else MeanDim).apply(input, dim, keepdim, result_dtype)
-
-
-class Mean(Function):
-    """Mean over dims; each input element gets ``grad / count``.  Saves shapes only."""
-
-    node_name = "MeanBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, dim, keepdim: bool, result_dtype: DType) -> Tensor:
-        axes = layout.wrap_dims(dim, input.ndim)
-        ctx.reduced = (input.shape, axes, keepdim)
-        ctx.count = _reduced_count(input.shape, axes)
-        with np.errstate(all="ignore"):
-            total = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-            values = total / ctx.count
-        return wrap(values, result_dtype)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        return _expand_back(grad_output, *ctx.reduced) / ctx.count, None, None, None
-
-
-class MeanDim(Mean):
-    node_name = "MeanBackward1"
+    axes = layout.wrap_dims(dim, input.ndim)
+    with np.errstate(all="ignore"):
+        total = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
+        values = total / _count(input.shape, dim)
+    return wrap(values, result_dtype)
 
 
 def _correction(unbiased, correction) -> float:
@@ -183,10 +240,16 @@ def _correction(unbiased, correction) -> float:
 
 
 def var(
-    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None
+    input: Tensor,
+    dim: int | Sequence[int] | bool | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
 ) -> Tensor:
     """Variance ``sum((x - mean)**2) / (N - correction)`` over ``dim``; ``correction=1`` (the
-    default, Bessel's correction, ``unbiased=True``) gives the sample variance.
+    default, Bessel's correction, ``unbiased=True``) gives the sample variance.  Saves the
+    input.
 
     ``var(x, False)`` (a bool in place of ``dim``) means ``unbiased=False``, as in torch.
     """
@@ -194,77 +257,59 @@ def var(
         dim, unbiased = None, dim
     if not input.dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    return Var.apply(input, dim, keepdim, _correction(unbiased, correction))
+    return _var(input, dim, keepdim, _correction(unbiased, correction))
 
 
-class Var(Function):
-    """``sum((x - mean)**2) / (N - correction)``; d/dx = ``2 (x - mean) / (N - correction)``
-    (the mean's own dependence on x cancels out).  Saves the input."""
-
-    node_name = "VarBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
-        axes = layout.wrap_dims(dim, input.ndim)
-        count = _reduced_count(input.shape, axes)
-        ctx.reduced, ctx.count_minus_correction = (input.shape, axes, keepdim), count - correction
-        ctx.save_for_backward(input)
-        values = _values(input, input.dtype)
-        with np.errstate(all="ignore"):
-            deviations = values - np.mean(values, axis=axes, keepdims=True)
-            squares = np.sum(deviations * deviations, axis=axes, keepdims=keepdim)
-            degrees_of_freedom = builtins.max(count - correction, 0)
-            result = squares / degrees_of_freedom
-        return wrap(result, input.dtype)
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        (input,) = ctx.saved_tensors
-        return _var_backward(ctx, grad_output, input), None, None, None
+@op(
+    input=lambda grad, input, dim, keepdim, correction: _var_backward(
+        grad, input, dim, keepdim, correction
+    )
+)
+def _var(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
+    """The variance over ``dim`` with ``correction`` subtracted from the count."""
+    return _variance(input, dim, keepdim, correction)
 
 
-def _var_backward(ctx, grad_output: Tensor, input: Tensor) -> Tensor:
-    _, axes, keepdim = ctx.reduced
-    grad = grad_output
-    if not keepdim:
-        for axis in sorted(axes):
-            grad = grad.unsqueeze(axis)
-    centered = input - mean(input, axes, keepdim=True)
-    return (2.0 / ctx.count_minus_correction) * grad * centered
+def _variance(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
+    axes = layout.wrap_dims(dim, input.ndim)
+    values = _values(input, input.dtype)
+    with np.errstate(all="ignore"):
+        deviations = values - np.mean(values, axis=axes, keepdims=True)
+        squares = np.sum(deviations * deviations, axis=axes, keepdims=keepdim)
+        result = squares / builtins.max(_count(input.shape, dim) - correction, 0)
+    return wrap(result, input.dtype)
 
 
 def std(
-    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None
+    input: Tensor,
+    dim: int | Sequence[int] | bool | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
 ) -> Tensor:
-    """Standard deviation: the square root of :func:`var` (same arguments)."""
+    """Standard deviation: the square root of :func:`var` (same arguments).  Saves the input
+    and the result."""
     if isinstance(dim, builtins.bool):
         dim, unbiased = None, dim
     if not input.dtype.is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    return Std.apply(input, dim, keepdim, _correction(unbiased, correction))
+    return _std(input, dim, keepdim, _correction(unbiased, correction))
 
 
-class Std(Function):
-    """``sqrt(var)``; backward is var's with the gradient ``grad / (2 std)`` (0 where std is
-    0, as in torch).  Saves the input and the result."""
-
-    node_name = "StdBackward0"
-
-    @staticmethod
-    def forward(ctx, input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
-        variance = Var.forward(ctx, input, dim, keepdim, correction)
-        with np.errstate(all="ignore"):
-            result = wrap(np.sqrt(_values(variance, variance.dtype)), variance.dtype)
-        ctx.save_for_backward(input, result)
-        return result
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, result = ctx.saved_tensors
-        grad_variance = elementwise.where(result == 0, 0.0, grad_output / (result * 2))
-        return _var_backward(ctx, grad_variance, input), None, None, None
+@op(
+    input=lambda grad, input, result, dim, keepdim, correction: _var_backward(
+        _std_to_var_grad(grad, result), input, dim, keepdim, correction
+    )
+)
+def _std(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
+    """``sqrt(var)``, from the variance rounded to the input's dtype."""
+    variance = _variance(input, dim, keepdim, correction)
+    with np.errstate(all="ignore"):
+        return wrap(np.sqrt(_values(variance, variance.dtype)), variance.dtype)
 
 
+# ------------------------------------------------------------------------- max and min
 def _return_type(name: str) -> type:
     """A ``(values, indices)`` namedtuple printed like ``torch.return_types.max``."""
 
@@ -272,101 +317,91 @@ def _return_type(name: str) -> type:
         return f"engine.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
 
     base = namedtuple(name, ["values", "indices"])
-    return type(name, (base,), {"__repr__": __repr__, "__slots__": ()})
+    doc = f"``(values, indices)``: what :func:`{name}` returns along a dim."
+    return type(name, (base,), {"__repr__": __repr__, "__slots__": (), "__doc__": doc})
 
 
 max_result = _return_type("max")
 min_result = _return_type("min")
 
 
-def _extreme(name: str, numpy_reduce, numpy_arg, result_type, input, dim, keepdim):
-    if isinstance(dim, Tensor):
-        return (elementwise.maximum if name == "max" else elementwise.minimum)(input, dim)
-    values = input._array()
-    if dim is None:
-        if input.numel() == 0:
-            raise RuntimeError(
-                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
-                "Specify the reduction dim with the 'dim' argument."
-            )
-        return wrap(numpy_reduce(_values(input, input.dtype)), input.dtype)
-    axis = layout.wrap_dim(dim, input.ndim)
-    if input.ndim == 0:
-        return result_type(wrap(values, input.dtype), wrap(np.int64(0), dtypes.int64))
-    if input.shape[axis] == 0:
-        raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
-    indices = numpy_arg(_values(input, input.dtype), axis=axis, keepdims=True)
-    selected = np.take_along_axis(values, indices, axis=axis)
-    if not keepdim:
-        indices, selected = np.squeeze(indices, axis), np.squeeze(selected, axis)
-    return result_type(wrap(selected, input.dtype), wrap(indices, dtypes.int64))
-
-
-def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
+def max(  # noqa: A001 - torch's name
+    input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
     """Largest element (0-d) when ``dim`` is None; with ``dim``, a namedtuple
     ``(values, indices)`` of the largest elements along ``dim`` and where they are; with a
-    tensor in place of ``dim``, the elementwise :func:`maximum`.  NaN counts as largest."""
-    return _extreme_op("max", np.max, np.argmax, max_result, input, dim, keepdim)
-
-
-def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
-    """Smallest element, or ``(values, indices)`` along ``dim`` (see :func:`max`)."""
-    return _extreme_op("min", np.min, np.argmin, min_result, input, dim, keepdim)
-
-
-def _extreme_op(name, numpy_reduce, numpy_arg, result_type, input, dim, keepdim):
-    if isinstance(dim, Tensor):  # max(input, other): the elementwise maximum
-        return _extreme(name, numpy_reduce, numpy_arg, result_type, input, dim, keepdim)
+    tensor in place of ``dim``, the elementwise :func:`maximum`.  NaN counts as largest.
+    Over all elements saves the input and the result, along ``dim`` the indices."""
+    if isinstance(dim, Tensor):
+        return elementwise.maximum(input, dim)
     if dim is None:
-        node = MaxAll if name == "max" else MinAll
-        return node.apply(input, name, numpy_reduce, numpy_arg, result_type)
-    node = MaxDim if name == "max" else MinDim
-    values, indices = node.apply(input, name, numpy_reduce, numpy_arg, result_type, dim, keepdim)
-    return result_type(values, indices)
+        return _max(input)
+    return max_result(*MaxDim.apply(input, dim, keepdim, "max", np.argmax))
 
 
-class ExtremeAll(Function):
-    """max()/min() over all elements; the gradient is split evenly among the elements equal to
-    the result (torch's rule for ties).  Saves the input and the result."""
-
-    @staticmethod
-    def forward(ctx, input: Tensor, name, numpy_reduce, numpy_arg, result_type) -> Tensor:
-        result = _extreme(name, numpy_reduce, numpy_arg, result_type, input, None, False)
-        ctx.save_for_backward(input, result)
-        return result
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        input, result = ctx.saved_tensors
-        chosen = elementwise.eq(input, result)
-        share = grad_output / sum(chosen)
-        return elementwise.where(chosen, share, 0.0), None, None, None, None
+def min(  # noqa: A001 - torch's name
+    input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Smallest element, or ``(values, indices)`` along ``dim`` (see :func:`max`)."""
+    if isinstance(dim, Tensor):
+        return elementwise.minimum(input, dim)
+    if dim is None:
+        return _min(input)
+    return min_result(*MinDim.apply(input, dim, keepdim, "min", np.argmin))
 
 
-class MaxAll(ExtremeAll):
-    node_name = "MaxBackward1"
+def _extreme_all(name: str, numpy_reduce, input: Tensor) -> Tensor:
+    if input.numel() == 0:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+    return wrap(numpy_reduce(_values(input, input.dtype)), input.dtype)
 
 
-class MinAll(ExtremeAll):
-    node_name = "MinBackward1"
+@op(
+    input=lambda grad, input, result: _evenly_distribute(grad, input, result),
+    node_name="MaxBackward1",
+)
+def _max(input: Tensor) -> Tensor:
+    """The largest element (0-d)."""
+    return _extreme_all("max", np.max, input)
+
+
+@op(
+    input=lambda grad, input, result: _evenly_distribute(grad, input, result),
+    node_name="MinBackward1",
+)
+def _min(input: Tensor) -> Tensor:
+    """The smallest element (0-d)."""
+    return _extreme_all("min", np.min, input)
 
 
 class ExtremeDim(Function):
     """max(dim)/min(dim): ``(values, indices)``; the gradient goes to the element at the
-    returned index only (even when others tie).  Saves the indices."""
+    returned index only (even when others tie).  Saves the indices.  Hand-written: a table
+    formula gets one gradient, and this op has two outputs."""
 
     @staticmethod
-    def forward(ctx, input: Tensor, name, numpy_reduce, numpy_arg, result_type, dim, keepdim):
-        values, indices = _extreme(name, numpy_reduce, numpy_arg, result_type, input, dim, keepdim)
-        ctx.input_shape, ctx.keepdim = input.shape, keepdim
-        ctx.axis = layout.wrap_dim(dim, input.ndim) if input.ndim else 0
-        ctx.indices = indices._array()
-        return values, indices
+    def forward(ctx, input: Tensor, dim, keepdim: bool, name: str, numpy_arg):
+        axis = layout.wrap_dim(dim, input.ndim)
+        ctx.input_shape, ctx.keepdim, ctx.axis = input.shape, keepdim, axis
+        if input.ndim == 0:
+            ctx.indices = None
+            return wrap(input._array(), input.dtype), wrap(np.int64(0), dtypes.int64)
+        if input.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+        indices = numpy_arg(_values(input, input.dtype), axis=axis, keepdims=True)
+        selected = np.take_along_axis(input._array(), indices, axis=axis)
+        if not keepdim:
+            indices, selected = np.squeeze(indices, axis), np.squeeze(selected, axis)
+        ctx.indices = indices
+        return wrap(selected, input.dtype), wrap(indices, dtypes.int64)
 
     @staticmethod
     def backward(ctx, grad_values: Tensor, grad_indices):
         if len(ctx.input_shape) == 0:
-            return grad_values, None, None, None, None, None, None
+            return grad_values, None, None, None, None
         indices, grad = ctx.indices, grad_values
         if not ctx.keepdim:
             indices = np.expand_dims(indices, ctx.axis)
@@ -374,15 +409,23 @@ class ExtremeDim(Function):
         positions = np.arange(layout.numel(ctx.input_shape)).reshape(ctx.input_shape)
         chosen = np.take_along_axis(positions, indices, axis=ctx.axis)
         grad_input = ScatterAdd.apply(grad, chosen, tuple(ctx.input_shape), True)
-        return grad_input, None, None, None, None, None, None
+        return grad_input, None, None, None, None
 
 
 class MaxDim(ExtremeDim):
+    """max(dim) (see :class:`ExtremeDim`)."""
+
     node_name = "MaxBackward0"
 
 
 class MinDim(ExtremeDim):
+    """min(dim) (see :class:`ExtremeDim`)."""
+
     node_name = "MinBackward0"
+
+
+table.register("max", MaxDim)
+table.register("min", MinDim)
 
 
 def _arg_extreme(name: str, numpy_arg, input: Tensor, dim, keepdim: bool) -> Tensor:
@@ -424,17 +467,21 @@ def _logical_reduction(numpy_function, input: Tensor, dim, keepdim: bool) -> Ten
     return wrap(values, result_dtype)
 
 
-def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch's name
+def all(  # noqa: A001 - torch's name
+    input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
+) -> Tensor:
     """Whether every element (along ``dim``) is nonzero, as a bool tensor."""
     return _logical_reduction(np.all, input, dim, keepdim)
 
 
-def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch's name
+def any(  # noqa: A001 - torch's name
+    input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
+) -> Tensor:
     """Whether some element (along ``dim``) is nonzero, as a bool tensor."""
     return _logical_reduction(np.any, input, dim, keepdim)
 
 
-def sum_to_shape(tensor: Tensor, shape) -> Tensor:
+def sum_to_shape(tensor: Tensor, shape: Sequence[int]) -> Tensor:
     """Undo broadcasting: sum ``tensor`` over the dims that broadcasting added or stretched so
     that the result has ``shape`` (torch's ``sum_to``; ``Tensor.sum_to_size``).  The backward
     engine applies it to every gradient whose input was broadcast."""

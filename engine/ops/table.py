@@ -195,12 +195,14 @@ def _strip_suffix(name: str) -> str:
 def _save(ctx, plan, positional, defaults, args, kwargs, result) -> None:
     """Save what the formulas of the inputs that need a gradient read: tensors through
     ``ctx.save_for_backward`` (version-checked at backward), other values as they are."""
-    needed: dict[str, None] = {}
+    needed: set[str] = set()
     for (_, reads), needs in zip(plan, ctx.needs_input_grad, strict=False):
         if needs:
-            needed.update(dict.fromkeys(name for name in reads if name != _GRAD))
+            needed.update(name for name in reads if name != _GRAD)
     names, tensors, values = [], [], {}
-    for name in needed:
+    # In the kernel's argument order, then the result: the order torch's nodes save in.
+    rank = {name: position for position, name in enumerate(positional)}
+    for name in sorted(needed, key=lambda name: (rank.get(_strip_suffix(name), len(rank)), name)):
         if name == _RESULT:
             value = result
         else:
