@@ -3,6 +3,22 @@
 The public names mirror ``torch``: ``engine.tensor`` behaves like ``torch.tensor``,
 ``engine.no_grad`` like ``torch.no_grad``, and so on.  Chapter 1's scalar engine lives in
 :mod:`engine.scalar` and is imported from there (``from engine.scalar import Value``).
+
+The package is built in layers, each importing only the ones below it (checked by
+``tests/test_layers.py``; CONTRIBUTING.md has the table):
+
+1. :mod:`engine.dtypes`, :mod:`engine.layout` (shape and stride arithmetic),
+   :mod:`engine.memory` (live storage bytes);
+2. :mod:`engine.tensor`: storage, shape, strides, offset;
+3. the autograd core (:mod:`engine.autograd.function`, ``grad_mode``, ``inplace``): Function,
+   ctx, graph nodes, version checks -- nothing about specific ops;
+4. :mod:`engine.ops`: the operand iterator, the derivative table (:mod:`engine.ops.table`, each
+   op's kernel and VJP formulas in one entry) and every op;
+5. the backward engine, ``gradcheck``/``gradgradcheck`` and graph inspection;
+6. what is built on the public API (``testing``, ``viz``, ``grading``).
+
+The one upward import: Tensor's methods delegate to the ops (and ``backward`` to autograd),
+bound at the end of :mod:`engine.tensor`.
 """
 
 __version__ = "0.1.0"

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ml_dtypes
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 __all__ = [
     "DType",
@@ -130,7 +134,7 @@ def set_default_dtype(dtype: DType) -> None:
     _default_dtype = dtype
 
 
-def from_numpy_dtype(numpy_dtype) -> DType:
+def from_numpy_dtype(numpy_dtype: DTypeLike) -> DType:
     """The engine dtype that stores elements like ``numpy_dtype``; TypeError if there is none."""
     key = np.dtype(numpy_dtype)
     if key not in _BY_NUMPY:

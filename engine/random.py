@@ -8,13 +8,15 @@ draws that followed it -- which is what gradient checkpointing needs to recomput
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from engine import dtypes, layout
 from engine.dtypes import DType
 from engine.ops.elementwise import copy_
 from engine.ops.iterator import cast_array
-from engine.tensor import Tensor
+from engine.tensor import Device, Tensor
 
 # A fixed seed at import makes every run of a notebook draw the same numbers even without an
 # explicit manual_seed (torch's default CPU generator is also seeded with a constant).
@@ -42,6 +44,7 @@ class Generator:
         return self
 
     def initial_seed(self) -> int:
+        """The seed the sequence started from (the last :meth:`manual_seed`)."""
         return self._initial_seed
 
     def get_state(self) -> Tensor:
@@ -90,6 +93,7 @@ def manual_seed(seed: int) -> Generator:
 
 
 def initial_seed() -> int:
+    """The default generator's seed (like ``torch.initial_seed``)."""
     return default_generator.initial_seed()
 
 
@@ -125,10 +129,10 @@ def _uniform_values(shape, dtype: DType, generator: Generator | None) -> np.ndar
 
 
 def rand(
-    *size,
+    *size: int | Sequence[int],
     generator: Generator | None = None,
     dtype: DType | None = None,
-    device=None,
+    device: str | Device | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Uniform samples from ``[0, 1)`` with shape ``size`` (float32 by default)."""
@@ -138,10 +142,10 @@ def rand(
 
 
 def randn(
-    *size,
+    *size: int | Sequence[int],
     generator: Generator | None = None,
     dtype: DType | None = None,
-    device=None,
+    device: str | Device | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples (mean 0, variance 1) with shape ``size``."""
@@ -157,7 +161,7 @@ def randint(
     *args,
     generator: Generator | None = None,
     dtype: DType | None = None,
-    device=None,
+    device: str | Device | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Uniform integers in ``[low, high)``: ``randint(high, size)`` or ``randint(low, high, size)``
@@ -180,7 +184,11 @@ def randint(
 
 
 def randperm(
-    n: int, *, generator: Generator | None = None, dtype: DType | None = None, device=None
+    n: int,
+    *,
+    generator: Generator | None = None,
+    dtype: DType | None = None,
+    device: str | Device | None = None,
 ) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64 by default)."""
     values = _numpy_generator(generator).permutation(n)

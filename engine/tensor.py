@@ -6,9 +6,12 @@ three numbers that say how to read it: element ``(i, j, ...)`` lives at
 ``transpose``, slicing, ``expand`` ...) build a new Tensor over the same storage with other
 numbers; nothing is copied.
 
-The methods here are thin: each delegates to a function in :mod:`engine.ops`, where the op is
-defined once.  The autograd fields (``requires_grad``, ``grad``, ``grad_fn``) are placeholders
-that the autograd layer fills in.
+Ops are defined once, in :mod:`engine.ops`.  A method that is exactly an op with ``self``
+first (``x.exp()`` is ``engine.exp(x)``) *is* that function, bound at the end of this module
+(``_METHODS``); the few written out here reorder or fill in arguments.  This is the engine's
+one documented upward import: the op modules need ``Tensor`` to exist, so they are imported
+after the class, at the end of the module.  The autograd fields (``requires_grad``, ``grad``,
+``grad_fn``) are plain data here; the autograd layer fills them in.
 """
 
 from __future__ import annotations
@@ -202,6 +205,7 @@ class Tensor:
     # --------------------------------------------------------------------------- metadata
     @property
     def shape(self) -> Size:
+        """The size of each dim, as an :class:`engine.Size`."""
         return self._shape
 
     def size(self, dim: int | None = None) -> Size | int:
@@ -222,12 +226,15 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
+        """The number of dims."""
         return len(self._shape)
 
     def dim(self) -> int:
+        """The number of dims (``ndim``)."""
         return len(self._shape)
 
     def numel(self) -> int:
+        """The number of elements."""
         return layout.numel(self._shape)
 
     nelement = numel
@@ -238,18 +245,22 @@ class Tensor:
 
     @property
     def itemsize(self) -> int:
+        """Bytes per element."""
         return self.dtype.itemsize
 
     @property
     def nbytes(self) -> int:
+        """Bytes of this tensor's elements (``numel() * itemsize``; a view counts its own)."""
         return self.numel() * self.dtype.itemsize
 
     @property
     def device(self) -> Device:
+        """Always the CPU: the engine computes with NumPy."""
         return cpu
 
     @property
     def is_cuda(self) -> bool:
+        """Always False (see :attr:`device`)."""
         return False
 
     def cpu(self) -> Tensor:
@@ -257,6 +268,7 @@ class Tensor:
         return self
 
     def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating-point dtype."""
         return self.dtype.is_floating_point
 
     def is_contiguous(self) -> bool:
@@ -301,6 +313,7 @@ class Tensor:
         self._requires_grad = builtins.bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (leaves only) and return ``self``."""
         self.requires_grad = requires_grad
         return self
 
@@ -324,6 +337,7 @@ class Tensor:
 
     @property
     def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (0 for single-output ops)."""
         return self._output_nr
 
     @property
@@ -362,6 +376,7 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
+        """Whether :meth:`retain_grad` was called on this non-leaf."""
         return self._retains_grad
 
     def retain_grad(self) -> None:
@@ -525,36 +540,46 @@ class Tensor:
                 raise RuntimeError(f"engine tensors live on the CPU only, got device {argument!r}")
         return elementwise.to_dtype(self, dtype if dtype is not None else self.dtype, copy=copy)
 
-    def type(self, dtype: DType | None = None):
+    def type(self, dtype: DType | None = None) -> str | Tensor:
+        """The type name (``"engine.float32"``) without an argument, else ``self.to(dtype)``."""
         if dtype is None:
             return f"engine.{self.dtype.name}"
         return self.to(dtype)
 
     def float(self) -> Tensor:
+        """``self.to(engine.float32)``."""
         return self.to(dtypes.float32)
 
     def double(self) -> Tensor:
+        """``self.to(engine.float64)``."""
         return self.to(dtypes.float64)
 
     def half(self) -> Tensor:
+        """``self.to(engine.float16)``."""
         return self.to(dtypes.float16)
 
     def bfloat16(self) -> Tensor:
+        """``self.to(engine.bfloat16)``."""
         return self.to(dtypes.bfloat16)
 
     def long(self) -> Tensor:
+        """``self.to(engine.int64)``."""
         return self.to(dtypes.int64)
 
     def int(self) -> Tensor:
+        """``self.to(engine.int32)``."""
         return self.to(dtypes.int32)
 
     def short(self) -> Tensor:
+        """``self.to(engine.int16)``."""
         return self.to(dtypes.int16)
 
     def byte(self) -> Tensor:
+        """``self.to(engine.uint8)``."""
         return self.to(dtypes.uint8)
 
     def bool(self) -> Tensor:
+        """``self.to(engine.bool)``."""
         return self.to(dtypes.bool)
 
     # ------------------------------------------------- methods that rearrange their arguments

@@ -5,9 +5,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from engine.tensor import Tensor
+
+if TYPE_CHECKING:
+    import torch
+    from numpy.typing import ArrayLike
+
+    from engine.dtypes import DType
 
 # Default tolerances by dtype name, the same values torch.testing.assert_close uses.
 _TOLERANCES = {
@@ -22,13 +30,13 @@ def _is_torch_tensor(value) -> bool:
     return type(value).__module__.startswith("torch") and hasattr(value, "detach")
 
 
-def dtype_name(value) -> str:
+def dtype_name(value: Tensor | torch.Tensor | DType | torch.dtype | ArrayLike) -> str:
     """``'float32'`` for an engine or torch tensor (or dtype) of that type."""
     dtype = getattr(value, "dtype", value)
     return str(dtype).split(".")[-1]
 
 
-def to_numpy(value) -> np.ndarray:
+def to_numpy(value: Tensor | torch.Tensor | ArrayLike) -> np.ndarray:
     """A NumPy copy-free view (engine) or copy (torch, any device) of a tensor's values.
 
     bfloat16 comes back as float32, which holds every bfloat16 value exactly.
@@ -51,8 +59,8 @@ def same_storage(first: Tensor, second: Tensor) -> bool:
 
 
 def assert_close(
-    actual,
-    expected,
+    actual: Tensor | torch.Tensor | ArrayLike,
+    expected: Tensor | torch.Tensor | ArrayLike,
     *,
     rtol: float | None = None,
     atol: float | None = None,

@@ -10,9 +10,16 @@ from __future__ import annotations
 import shutil
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.autograd import graph as autograd_graph
 from engine.scalar import Value, topological_order
+
+if TYPE_CHECKING:
+    import graphviz
+    from matplotlib.axes import Axes
+
+    from engine.tensor import Tensor
 
 _warned_missing_dot = False
 
@@ -81,7 +88,7 @@ def _text_fallback(root) -> TextGraph | None:
     return value_graph_text(root) if isinstance(root, Value) else tensor_graph_text(root)
 
 
-def draw(root, rankdir: str = "LR"):
+def draw(root: Value | Tensor, rankdir: str = "LR") -> graphviz.Digraph | TextGraph:
     """Draw the graph that produced ``root``, inputs on the left, output on the right.
 
     For a scalar ``Value``: one box per Value (name, data, grad) and one oval per operation.
@@ -128,7 +135,7 @@ def _shape(tensor) -> str:
     return str(tuple(tensor.shape))
 
 
-def tensor_graph_text(root) -> TextGraph:
+def tensor_graph_text(root: Tensor) -> TextGraph:
     """The backward graph of ``root`` as text, one node per line, output first."""
     if root.grad_fn is None:
         return TextGraph([f"leaf tensor {_shape(root)} (no graph recorded)"])
@@ -179,7 +186,7 @@ def _draw_tensor_graph(root, rankdir: str):
     return graph
 
 
-def show_source(obj) -> object:
+def show_source(obj: object) -> object:
     """Display the engine's real source of a function, method or class, highlighted.
 
     Chapters call this instead of copying code into cells, so the text always shows the code
@@ -196,7 +203,7 @@ def show_source(obj) -> object:
     return Code(source, language="python")
 
 
-def draw_layout(tensor, title: str = "", ax=None):
+def draw_layout(tensor: Tensor, title: str = "", ax: Axes | None = None) -> Axes:
     """Draw how a 1-D or 2-D engine tensor maps onto its storage.
 
     Top: the tensor as the user sees it, each cell labelled with its value and, small, the

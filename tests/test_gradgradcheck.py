@@ -63,57 +63,42 @@ def test_unused_input_and_several_outputs():
 
 
 # ------------------------------------------------------------- (b) wrong double backwards
-class RawSquare(autograd.Function):
-    """Right first derivative, computed in NumPy and wrapped in a new tensor: no graph, so the
-    second derivative comes out as zero."""
+def _wrong_double_backwards(library):
+    """Two Functions with a right first derivative and a wrong second one, for the engine or
+    torch (``library``): gradcheck passes on both, gradgradcheck must not."""
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
+    class RawSquare(library.autograd.Function):
+        """The first derivative computed in NumPy and wrapped in a new tensor: no graph, so
+        the second derivative comes out as zero."""
 
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return engine.tensor(2 * x.detach().numpy() * grad_output.detach().numpy())
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
 
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return library.tensor(2 * x.detach().numpy() * grad_output.detach().numpy())
 
-class HalfSecondOrderCube(autograd.Function):
-    """Right first derivative 3 x^2 g, but one x is detached: d/dx of it is 3 x g, not 6 x g."""
+    class HalfSecondOrderCube(library.autograd.Function):
+        """3 x^2 g with one x detached: d/dx of it is 3 x g, not 6 x g."""
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x * x
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
 
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * 3 * x.detach() * x
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * 3 * x.detach() * x
 
-
-class TorchRawSquare(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return torch.tensor(2 * x.detach().numpy() * grad_output.detach().numpy())
+    return RawSquare, HalfSecondOrderCube
 
 
-class TorchHalfSecondOrderCube(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x * x
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * 3 * x.detach() * x
+RawSquare, HalfSecondOrderCube = _wrong_double_backwards(engine)
+TorchRawSquare, TorchHalfSecondOrderCube = _wrong_double_backwards(torch)
 
 
 @pytest.mark.parametrize("function", [RawSquare, HalfSecondOrderCube])

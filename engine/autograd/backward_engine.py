@@ -13,9 +13,13 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from engine.autograd import grad_mode
 from engine.autograd.function import AccumulateGrad, BackwardNode, Node, gradient_edge
+
+if TYPE_CHECKING:
+    from engine.tensor import Tensor
 
 
 def _make_root_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
@@ -308,11 +312,11 @@ def _as_list(value) -> list | None:
 
 
 def backward(
-    tensors,
-    grad_tensors=None,
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Tensor | Sequence[Tensor | float | None] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    inputs=None,
+    inputs: Tensor | Sequence[Tensor] | None = None,
 ) -> None:
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (only ``inputs`` when given).
 
@@ -336,14 +340,14 @@ def backward(
 
 
 def grad(
-    outputs,
-    inputs,
-    grad_outputs=None,
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | float | None] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool | None = None,
     materialize_grads: bool = False,
-) -> tuple:
+) -> tuple[Tensor | None, ...]:
     """The gradients of ``outputs`` with respect to ``inputs``, as a tuple (one per input);
     ``.grad`` fields are not touched.  An input the outputs do not depend on is an error
     unless ``allow_unused`` (its gradient is then None, or zeros with ``materialize_grads``)."""

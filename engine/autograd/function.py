@@ -17,9 +17,13 @@ import re
 import sys
 import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from engine import layout
 from engine.autograd import grad_mode
+
+if TYPE_CHECKING:
+    from engine.tensor import Tensor
 
 # Nodes are numbered in creation order; backward runs the ready node with the highest number
 # first, which is the reverse of the order the forward pass created them in.
@@ -83,7 +87,7 @@ class AccumulateGrad(Node):
         return ()
 
 
-def accumulate_into_grad(variable, grad) -> None:
+def accumulate_into_grad(variable: Tensor, grad: Tensor) -> None:
     """``variable.grad += grad``: in place when no graph is being built (references to
     ``.grad`` see the update, as in torch), out of place under ``create_graph``.  A first
     gradient is copied into a fresh tensor laid out like the variable: the incoming one may be
@@ -344,7 +348,7 @@ def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
             saved.output_of = node
 
 
-def gradient_edge(tensor) -> tuple[Node, int]:
+def gradient_edge(tensor: Tensor) -> tuple[Node, int]:
     """The ``(node, input_nr)`` a gradient for ``tensor`` flows into: its grad_fn, or the
     AccumulateGrad node of a leaf (one per leaf, created on first use)."""
     if tensor.grad_fn is not None:
@@ -352,7 +356,10 @@ def gradient_edge(tensor) -> tuple[Node, int]:
     return (grad_accumulator(tensor), 0)
 
 
-def grad_accumulator(tensor) -> AccumulateGrad:
+def grad_accumulator(tensor: Tensor) -> AccumulateGrad:
+    """The AccumulateGrad node of the leaf ``tensor``, created on first use and kept on the
+    tensor, so that every gradient for the leaf flows into the same node (torch's
+    ``grad_accumulator``)."""
     accumulator = tensor._grad_accumulator
     if accumulator is None:
         accumulator = AccumulateGrad(tensor)

@@ -4,10 +4,14 @@ backward of backward) with central differences in float64."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.autograd import grad_mode
+
+if TYPE_CHECKING:
+    from engine.tensor import Tensor
 
 
 class GradcheckError(RuntimeError):
@@ -21,7 +25,7 @@ def _outputs_tuple(result) -> tuple:
 
 def gradcheck(
     fn: Callable,
-    inputs,
+    inputs: Tensor | Sequence[object],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
@@ -39,14 +43,8 @@ def gradcheck(
     from engine.ops import creation
     from engine.tensor import Tensor
 
-    inputs = tuple(inputs) if isinstance(inputs, Sequence) else (inputs,)
-    wrt = [
-        index
-        for index, value in enumerate(inputs)
-        if isinstance(value, Tensor) and value.requires_grad
-    ]
-    if not wrt:
-        raise ValueError("gradcheck expects at least one input tensor to require gradient")
+    inputs = _as_tuple(inputs)
+    wrt = _positions_requiring_grad(inputs, "gradcheck")
     for index in wrt:
         if inputs[index].dtype.name != "float64":
             raise GradcheckError(
@@ -139,8 +137,8 @@ def _analytical_jacobians(autograd_grad, creation, inputs, wrt, output, output_i
 
 def gradgradcheck(
     func: Callable,
-    inputs,
-    grad_outputs=None,
+    inputs: Tensor | Sequence[object],
+    grad_outputs: Tensor | Sequence[Tensor] | None = None,
     *,
     eps: float = 1e-6,
     atol: float = 1e-5,
@@ -166,9 +164,8 @@ def gradgradcheck(
     """
     from engine.autograd.backward_engine import grad as autograd_grad
     from engine.ops import creation
-    from engine.tensor import Tensor
 
-    tupled_inputs = tuple(inputs) if isinstance(inputs, Sequence) else (inputs,)
+    tupled_inputs = _as_tuple(inputs)
     for index, value in enumerate(tupled_inputs):
         _check_double(value, f"input {index}")
     if grad_outputs is None:
@@ -180,19 +177,11 @@ def gradgradcheck(
             for output in outputs
         )
     else:
-        tupled_grad_outputs = (
-            tuple(grad_outputs) if isinstance(grad_outputs, Sequence) else (grad_outputs,)
-        )
+        tupled_grad_outputs = _as_tuple(grad_outputs)
     for index, value in enumerate(tupled_grad_outputs):
         _check_double(value, f"grad_outputs[{index}]")
     num_inputs = len(tupled_inputs)
-    diff_input_indices = [
-        index
-        for index, value in enumerate(tupled_inputs)
-        if isinstance(value, Tensor) and value.requires_grad
-    ]
-    if not diff_input_indices:
-        raise ValueError("gradgradcheck expects at least one input tensor to require gradient")
+    diff_input_indices = _positions_requiring_grad(tupled_inputs, "gradgradcheck")
     if grad_outputs is not None:
         with grad_mode.enable_grad():
             num_outputs = len(_differentiable_outputs(func(*tupled_inputs)))
@@ -232,6 +221,24 @@ def gradgradcheck(
             f"inputs {num_inputs}.. its grad_outputs, outputs are the first derivatives): "
             f"{error}"
         ) from error
+
+
+def _as_tuple(values) -> tuple:
+    return tuple(values) if isinstance(values, Sequence) else (values,)
+
+
+def _positions_requiring_grad(inputs: tuple, caller: str) -> list[int]:
+    """Which inputs are tensors that require grad; a ValueError when none is."""
+    from engine.tensor import Tensor
+
+    positions = [
+        index
+        for index, value in enumerate(inputs)
+        if isinstance(value, Tensor) and value.requires_grad
+    ]
+    if not positions:
+        raise ValueError(f"{caller} expects at least one input tensor to require gradient")
+    return positions
 
 
 def _differentiable_outputs(result) -> tuple:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.autograd.function import AccumulateGrad, Node
 
+if TYPE_CHECKING:
+    from engine.tensor import Tensor
 
-def nodes(output) -> list[Node]:
+
+def nodes(output: Tensor) -> list[Node]:
     """The ``grad_fn`` nodes reachable from ``output.grad_fn`` (found without recursion):
     operations newest first, so ``output.grad_fn`` comes first, then the leaves'
     ``AccumulateGrad`` nodes."""
@@ -20,12 +25,12 @@ def nodes(output) -> list[Node]:
     return sorted(found, key=lambda n: (isinstance(n, AccumulateGrad), -n._sequence_nr()))
 
 
-def saved_tensors(node: Node) -> list:
+def saved_tensors(node: Node) -> list[Tensor]:
     """The tensors ``node`` saved for its backward formula (empty once backward freed them)."""
     return [saved.tensor for saved in getattr(node, "_saved", []) if saved is not None]
 
 
-def saved_bytes(output) -> int:
+def saved_bytes(output: Tensor) -> int:
     """Bytes of all tensors saved for backward in ``output``'s graph, counted once per save
     (like a ``saved_tensors_hooks`` pack hook in torch, which sees every save)."""
     return sum(

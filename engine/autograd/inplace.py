@@ -15,10 +15,15 @@ gather and index-put nodes, is in :mod:`engine.ops.inplace`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.autograd import grad_mode
 
+if TYPE_CHECKING:
+    from engine.tensor import Tensor
 
-def check_inplace(tensor, op_name: str) -> None:
+
+def check_inplace(tensor: Tensor, op_name: str) -> None:
     """Raise torch's error for an in-place op (``op_name``) on a leaf that requires grad, or on
     a view of one, while grad mode is on."""
     if not grad_mode.is_grad_enabled():
@@ -34,7 +39,7 @@ def check_inplace(tensor, op_name: str) -> None:
         )
 
 
-def needs_history(tensor, *others) -> bool:
+def needs_history(tensor: Tensor, *others: object) -> bool:
     """Whether an in-place op on ``tensor`` with ``others`` must be recorded in the graph."""
     from engine.tensor import Tensor
 
@@ -45,7 +50,7 @@ def needs_history(tensor, *others) -> bool:
     )
 
 
-def check_no_internal_overlap(tensor) -> None:
+def check_no_internal_overlap(tensor: Tensor) -> None:
     """In-place writes must not hit one memory location twice (an expanded dim, stride 0)."""
     for size, stride in zip(tensor.shape, tensor.stride(), strict=True):
         if size > 1 and stride == 0:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine import dtypes, layout
 from engine.dtypes import DType
 from engine.ops.iterator import cast_array, empty_strided_copy
-from engine.tensor import Tensor
+from engine.tensor import Device, Tensor
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def _python_leaves(data):
@@ -53,7 +57,12 @@ def _infer_dtype(data) -> DType:
     return dtypes.bool
 
 
-def tensor(data, dtype: DType | None = None, device=None, requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Tensor | ArrayLike,
+    dtype: DType | None = None,
+    device: str | Device | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, a number, a NumPy array, a tensor).
 
     Ragged lists raise ValueError, as in torch.
@@ -118,7 +127,12 @@ def _filled(shape, value, dtype: DType, requires_grad: bool) -> Tensor:
     return Tensor(storage, shape, layout.contiguous_strides(shape), requires_grad=requires_grad)
 
 
-def zeros(*size, dtype: DType | None = None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(
+    *size: int | Sequence[int],
+    dtype: DType | None = None,
+    device: str | Device | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A contiguous tensor of zeros, ``zeros(2, 3)`` or ``zeros((2, 3))``; float32 by default."""
     _check_device(device)
     return _filled(
@@ -126,7 +140,12 @@ def zeros(*size, dtype: DType | None = None, device=None, requires_grad: bool = 
     )
 
 
-def ones(*size, dtype: DType | None = None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(
+    *size: int | Sequence[int],
+    dtype: DType | None = None,
+    device: str | Device | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A contiguous tensor of ones; float32 by default."""
     _check_device(device)
     return _filled(
@@ -134,7 +153,12 @@ def ones(*size, dtype: DType | None = None, device=None, requires_grad: bool = F
     )
 
 
-def empty(*size, dtype: DType | None = None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(
+    *size: int | Sequence[int],
+    dtype: DType | None = None,
+    device: str | Device | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A contiguous tensor whose values are whatever the memory held (here: zeros)."""
     _check_device(device)
     return _filled(
@@ -161,10 +185,10 @@ def _scalar_dtype(value) -> DType:
 
 def full(
     size: Sequence[int],
-    fill_value,
+    fill_value: int | float | bool,
     *,
     dtype: DType | None = None,
-    device=None,
+    device: str | Device | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; dtype inferred from it like torch
@@ -205,19 +229,23 @@ def empty_like(
 
 
 def full_like(
-    tensor: Tensor, fill_value, *, dtype: DType | None = None, requires_grad: bool = False
+    tensor: Tensor,
+    fill_value: int | float | bool,
+    *,
+    dtype: DType | None = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """``fill_value`` everywhere, with ``tensor``'s shape and dtype."""
     return _like(tensor, fill_value, dtype, requires_grad)
 
 
 def arange(
-    start,
-    end=None,
-    step=1,
+    start: int | float,
+    end: int | float | None = None,
+    step: int | float = 1,
     *,
     dtype: DType | None = None,
-    device=None,
+    device: str | Device | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """``start, start + step, ...`` up to but excluding ``end`` (``arange(n)`` is 0..n-1).
@@ -247,12 +275,12 @@ def arange(
 
 
 def linspace(
-    start,
-    end,
+    start: int | float,
+    end: int | float,
     steps: int,
     *,
     dtype: DType | None = None,
-    device=None,
+    device: str | Device | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32 default).
@@ -280,7 +308,7 @@ def eye(
     m: int | None = None,
     *,
     dtype: DType | None = None,
-    device=None,
+    device: str | Device | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """The ``(n, m)`` identity matrix (``m = n`` by default); float32 by default."""

@@ -221,7 +221,7 @@ def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - torch's na
     ),
     node_name="PowBackward0",
 )
-def pow_tensor_scalar(input: Tensor, exponent) -> Tensor:
+def pow_tensor_scalar(input: Tensor, exponent: int | float | bool) -> Tensor:
     """``tensor ** number``: d/dx = ``exponent * x ** (exponent - 1)`` (0 for exponent 0)."""
     return _pow_values(input, exponent)
 
@@ -247,7 +247,7 @@ def pow_tensor_tensor(input: Tensor, exponent: Tensor) -> Tensor:
     ),
     node_name="PowBackward2",
 )
-def pow_scalar_tensor(input, exponent: Tensor) -> Tensor:
+def pow_scalar_tensor(input: int | float | bool, exponent: Tensor) -> Tensor:
     """``number ** tensor``: d/dexponent = ``result * log(number)``."""
     return _pow_values(input, exponent)
 

@@ -9,10 +9,14 @@ default float dtype, int64 or bool.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine import dtypes
+
+if TYPE_CHECKING:
+    from engine.tensor import Tensor
 
 PRECISION = 4
 THRESHOLD = 1000
@@ -126,7 +130,7 @@ def _with_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     return "".join(parts)
 
 
-def tensor_repr(tensor) -> str:
+def tensor_repr(tensor: Tensor) -> str:
     """``tensor([[1., 2.],\\n        [3., 4.]], dtype=engine.float64)`` and the like."""
     prefix = "tensor("
     indent = len(prefix)

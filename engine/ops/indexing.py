@@ -14,6 +14,8 @@ what makes double backward through indexing work.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from engine import dtypes, layout
@@ -24,8 +26,11 @@ from engine.ops import table
 from engine.ops.iterator import empty_like_layout, empty_strided_copy
 from engine.tensor import Tensor
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def getitem(tensor: Tensor, index) -> Tensor:
+
+def getitem(tensor: Tensor, index: object) -> Tensor:
     """``tensor[index]``: a view for basic indices, a new tensor for advanced ones."""
     items = _index_items(index)
     if not any(_is_advanced(item) for item in items):
@@ -290,7 +295,7 @@ def select(tensor: Tensor, dim: int, index: int) -> Tensor:
     return _select(tensor, dim, int(index), dim)
 
 
-def setitem(tensor: Tensor, index, value) -> None:
+def setitem(tensor: Tensor, index: object, value: Tensor | ArrayLike) -> None:
     """``tensor[index] = value``: writes into the storage (views see it); ``value`` broadcasts to
     the indexed shape and is cast to ``tensor.dtype``."""
     items = _index_items(index)
@@ -569,7 +574,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 # well (torch's CopySlices): an index-put into the base, and the view a gather from it.  The
 # checks that come first (a leaf that requires grad, overlapping memory) are in
 # engine.autograd.inplace.
-def old_value(tensor):
+def old_value(tensor: Tensor) -> Tensor:
     """A copy of ``tensor``'s current values that sits where ``tensor`` sits in the graph (same
     grad_fn and output number): what an in-place op's backward may need after the write."""
     copy = empty_like_layout(tensor)
@@ -582,7 +587,7 @@ def old_value(tensor):
     return copy
 
 
-def rebase_history(tensor, result) -> None:
+def rebase_history(tensor: Tensor, result: Tensor) -> None:
     """Make ``tensor`` hold ``result``'s values (written into its storage, version bumped) and
     take ``result``'s place in the graph.
 
@@ -610,7 +615,7 @@ def rebase_history(tensor, result) -> None:
     tensor._view_version = tensor._version
 
 
-def refresh_view_history(view) -> None:
+def refresh_view_history(view: Tensor) -> None:
     """A view whose base was modified in place (through another view or itself) since its
     grad_fn was recorded reads the base's *current* graph: rebuild its history as a gather from
     the base (torch regenerates it the same way, as an as_strided of the base)."""
@@ -625,7 +630,7 @@ def refresh_view_history(view) -> None:
     view._requires_grad = True
 
 
-def positions_in_base(view, base) -> np.ndarray:
+def positions_in_base(view: Tensor, base: Tensor) -> np.ndarray:
     """For each element of ``view``, the flat (row-major) index of the ``base`` element that
     shares its memory; shaped like ``view``."""
     storage_size = base._storage.shape[0]

@@ -21,6 +21,7 @@ these kernels into differentiable ops.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def operand_values(operand: Operand, dtype: DType) -> np.ndarray:
     return cast_array(array, compute_numpy_dtype(dtype))
 
 
-def empty_strided_copy(values: np.ndarray, shape, strides) -> Tensor:
+def empty_strided_copy(values: np.ndarray, shape: Sequence[int], strides: Sequence[int]) -> Tensor:
     """A fresh tensor with the given dense ``strides`` holding ``values`` (broadcast to shape)."""
     extent = 1 + builtins.sum(
         (size - 1) * stride for size, stride in zip(shape, strides, strict=True)
@@ -116,7 +117,7 @@ def output_strides(dtype: DType | None, *operands: Operand) -> layout.Strides:
 
 
 def compute(
-    numpy_function,
+    numpy_function: Callable[..., np.ndarray],
     operands: tuple[Operand, ...],
     dtype: DType,
     strides: layout.Strides | None = None,
