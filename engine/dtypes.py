@@ -64,10 +64,9 @@ class DType:
     is_signed: builtins.bool
     # ATen's ScalarType name, used in error messages exactly as PyTorch prints them ("Float").
     scalar_type_name: str
-
-    @property
-    def is_floating_point(self) -> builtins.bool:
-        return self.category == FLOATING_CATEGORY
+    # Whether this is a floating-point dtype: a field rather than a property, because every op
+    # asks (a property is one more Python call each time).
+    is_floating_point: builtins.bool = False
 
     @property
     def itemsize(self) -> builtins.int:
@@ -85,7 +84,8 @@ class DType:
 
 
 def _make(name: str, numpy_dtype, category: builtins.int, signed: builtins.bool, aten_name: str):
-    return DType(name, np.dtype(numpy_dtype), category, signed, aten_name)
+    floating = category == FLOATING_CATEGORY
+    return DType(name, np.dtype(numpy_dtype), category, signed, aten_name, floating)
 
 
 bool = _make("bool", np.bool_, BOOL_CATEGORY, False, "Bool")  # noqa: A001 - torch's name
@@ -203,6 +203,14 @@ def result_type(*operands) -> DType:
     change it when they are of a higher category (bool < integer < floating), so
     ``float16_tensor * 2.0`` stays float16 while ``int64_tensor * 2.5`` becomes float32.
     """
+    # Fast path: operands that are all tensors of one dtype (the common case) give that dtype.
+    common = getattr(operands[0], "dtype", None) if operands else None
+    if isinstance(common, DType):
+        for operand in operands:
+            if getattr(operand, "dtype", None) is not common:
+                break
+        else:
+            return common
     dimensioned = zero_dimensional = scalars = None
     for operand in operands:
         dtype = getattr(operand, "dtype", None)

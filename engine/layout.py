@@ -7,6 +7,7 @@ broadcast, and how negative dims wrap.  Keeping them pure makes them easy to tes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 Shape = tuple[int, ...]
@@ -37,10 +38,12 @@ def numel(shape: Sequence[int]) -> int:
     return count
 
 
-def contiguous_strides(shape: Sequence[int]) -> Strides:
+@functools.lru_cache(maxsize=4096)
+def contiguous_strides(shape: tuple[int, ...]) -> Strides:
     """Row-major strides in elements; a size-0 dim counts as 1 so strides stay positive.
 
     ``contiguous_strides((2, 3, 4)) == (12, 4, 1)``, ``contiguous_strides((2, 0, 3)) == (3, 3, 1)``.
+    ``shape`` must be a tuple: the answer is cached per shape (a pure function of it).
     """
     strides = []
     running = 1

@@ -3,17 +3,17 @@
 
 Every storage (the 1-D NumPy array in ``Tensor._storage``) is registered the first time a
 ``Tensor`` wraps it: ``Tensor.__init__`` calls :func:`track`, which adds ``storage.nbytes`` to
-the running total and attaches a weak reference whose callback subtracts them again when NumPy
-frees the array.  The registry is a dict keyed by ``id(storage)``, so the views of a tensor
-(which wrap the same storage object) cost one dict lookup and count nothing extra.  A storage
-counts its own ``nbytes`` once, even when it is a NumPy view of some other array (as with
+the running total and keeps a weak reference that reports when NumPy frees the array.  The
+registry is a dict keyed by ``id(storage)``; views wrap their base's storage object, and
+``Tensor.__init__`` does not call :func:`track` for them at all, so they count nothing extra.
+A storage counts its own ``nbytes`` once, even when it is a NumPy view of some other array (as with
 ``engine.from_numpy``): what is measured is the memory the engine's storages span, not who
 allocated it.  So two ``from_numpy`` tensors of one array count the array twice.
 
-The weak-reference callback runs while the dying array still occupies its address, so its
-``id`` leaves the registry before a new array can be given the same ``id``.  (A subclass of
-``weakref.ref`` does the job of ``weakref.finalize`` for less than half the cost per storage;
-a storage seen before costs one dict lookup, about 0.1 microseconds per Tensor.)
+Freeing runs no Python code: the weak reference's callback is a list's ``append``, and the
+bytes are subtracted by the next :func:`track` (before it looks an ``id`` up, so the ``id`` of a
+freed array, which NumPy may give to the next one, is gone by then) or query.  The peak is
+exact: it can only grow in :func:`track`, where the frees are settled first.
 """
 
 from __future__ import annotations
@@ -34,24 +34,34 @@ class _StorageRef(weakref.ref):
 
 # id(storage) -> its weak reference, for every registered storage that is alive.
 _live: dict[int, _StorageRef] = {}
+# References of storages NumPy has freed, not yet subtracted.  The weak reference's callback is
+# this list's C-level ``append``, so freeing a storage runs no Python code; the next
+# :func:`track` or query settles them.
+_freed: list[_StorageRef] = []
 _allocated = 0
 _peak = 0
 
 
-def _freed(ref: _StorageRef) -> None:
-    """Weak-reference callback: the storage is being freed (its id is not yet reusable)."""
+def _settle() -> None:
+    """Subtract the storages freed since the last call (and forget their ids)."""
     global _allocated
-    del _live[ref.key]
-    _allocated -= ref.nbytes
+    while _freed:
+        ref = _freed.pop()
+        del _live[ref.key]
+        _allocated -= ref.nbytes
 
 
 def track(storage: np.ndarray) -> None:
-    """Register ``storage`` (called by ``Tensor.__init__``); a storage seen before is a no-op."""
+    """Register ``storage`` (called by ``Tensor.__init__`` for a new storage); a storage seen
+    before is a no-op.  Freed storages are settled first, so that the id of a freed array,
+    which NumPy may give to the next one, is no longer in the registry."""
     global _allocated, _peak
+    if _freed:
+        _settle()
     key = id(storage)
     if key in _live:
         return
-    ref = _StorageRef(storage, _freed)
+    ref = _StorageRef(storage, _freed.append)
     ref.key = key
     ref.nbytes = nbytes = storage.nbytes
     _live[key] = ref
@@ -62,6 +72,7 @@ def track(storage: np.ndarray) -> None:
 
 def allocated() -> int:
     """Bytes of the engine storages alive now (a storage shared by views counts once)."""
+    _settle()
     return _allocated
 
 
@@ -75,4 +86,5 @@ def reset_peak_stats() -> None:
     :func:`allocated`, so that :func:`max_allocated` measures from here."""
     global _peak
     gc.collect()
+    _settle()
     _peak = _allocated

@@ -33,7 +33,7 @@ class Size(tuple):
     """A tensor's shape: a tuple of ints that prints like ``torch.Size``."""
 
     def __new__(cls, sizes: Sequence[int] = ()):
-        return super().__new__(cls, (int(size) for size in sizes))
+        return super().__new__(cls, map(int, sizes))
 
     def __repr__(self) -> str:
         return f"engine.Size({list(self)})"
@@ -148,9 +148,10 @@ class Tensor:
                 "to build a tensor from data use engine.tensor(data)"
             )
         self._storage = storage
-        memory.track(storage)
-        self._shape = Size(shape)
-        self._strides = tuple(int(stride) for stride in strides)
+        if base is None:  # a view's storage is its base's, registered already
+            memory.track(storage)
+        self._shape = shape if type(shape) is Size else Size(shape)
+        self._strides = tuple(map(int, strides))
         self._storage_offset = int(storage_offset)
         self.dtype: DType = dtypes.from_numpy_dtype(storage.dtype)
         # A view records the tensor that owns the storage (torch's `._base`) and shares its
@@ -195,12 +196,21 @@ class Tensor:
 
     def _array(self) -> np.ndarray:
         """A NumPy view of exactly this tensor's elements (writes go to the shared storage)."""
-        itemsize = self._storage.itemsize
-        return np.lib.stride_tricks.as_strided(
-            self._storage[self._storage_offset :],
-            shape=self._shape,
-            strides=tuple(stride * itemsize for stride in self._strides),
-        )
+        storage = self._storage
+        itemsize = storage.itemsize
+        byte_strides = tuple(map(itemsize.__mul__, self._strides))
+        try:
+            # NumPy's own constructor of a strided view over a buffer: no copy, and about a
+            # fifth of the cost of np.lib.stride_tricks.as_strided.
+            return np.ndarray(
+                self._shape, storage.dtype, storage, self._storage_offset * itemsize, byte_strides
+            )
+        except (TypeError, ValueError):
+            # An empty tensor may sit at an offset past the end of its storage, which the
+            # constructor refuses; as_strided does not check.
+            return np.lib.stride_tricks.as_strided(
+                storage[self._storage_offset :], shape=self._shape, strides=byte_strides
+            )
 
     # --------------------------------------------------------------------------- metadata
     @property
@@ -293,7 +303,8 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether gradients flow to this tensor: set on leaves, inherited by op results."""
-        self._refresh_view_history()
+        if self._view_version is not None:
+            self._refresh_view_history()
         return self._requires_grad
 
     @requires_grad.setter
@@ -320,7 +331,8 @@ class Tensor:
     @property
     def grad_fn(self):
         """The backward node of the op that produced this tensor (None for leaves)."""
-        self._refresh_view_history()
+        if self._view_version is not None:
+            self._refresh_view_history()
         return self._grad_fn
 
     def _refresh_view_history(self) -> None:

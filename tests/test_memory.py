@@ -183,18 +183,22 @@ def test_no_leak_after_a_loop_of_ops():
 
 
 def test_a_reused_id_is_counted_afresh():
-    # CPython hands a freed object's address (its id) to the next object of that size: the
-    # new storage must be registered even though its id was registered before.
+    # CPython hands a freed object's address (its id) to a later object of that size: a new
+    # storage must be registered even though its id was registered (and freed) before.
     base = memory.allocated()
+    freed_ids = set()
     new = None
     for _ in range(100):
-        old = engine.zeros(10)
-        old_id = id(old._storage)
+        old = engine.Tensor(np.zeros(10, dtype=np.float32), (10,), (1,))
+        freed_ids.add(id(old._storage))
         del old
         assert memory.allocated() == base
-        new = engine.zeros(20)
-        if id(new._storage) == old_id:
+        storage = np.zeros(20, dtype=np.float32)
+        new = engine.Tensor(storage, (20,), (1,))
+        del storage
+        if id(new._storage) in freed_ids:
             break
+        freed_ids.add(id(new._storage))
         new = None
     else:
         pytest.fail("no storage id was reused; the test did not exercise id reuse")

@@ -118,12 +118,12 @@ class SavedTensor:
 
     def __init__(self, tensor) -> None:
         self.tensor = tensor
-        self.version = tensor._version
+        self.version = tensor._version_counter.value
         self.output_of: Node | None = None  # set when the saved tensor is an output of the op
 
     def unpack(self):
         tensor = self.tensor
-        if tensor._version != self.version:
+        if tensor._version_counter.value != self.version:
             raise RuntimeError(_modified_message(tensor, self.version, self.output_of))
         return tensor
 
@@ -188,8 +188,12 @@ class BackwardNode(Node, FunctionCtx):
     _function: type[Function]
 
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
-        Node.__init__(self)
-        FunctionCtx.__init__(self, needs_input_grad)
+        # Node.__init__ and FunctionCtx.__init__, written out: this runs once per recorded op.
+        self._sequence_nr_value = next(_sequence_numbers)
+        self.next_functions = ()
+        self._tensor_pre_hooks = {}
+        self._retained = {}
+        self.needs_input_grad = needs_input_grad
         self._saved: list[SavedTensor | None] = []
         self._freed = False
         self._non_differentiable: set[int] = set()
@@ -209,7 +213,10 @@ class BackwardNode(Node, FunctionCtx):
         if the graph was already freed by a backward without ``retain_graph=True``."""
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
-        return tuple(None if saved is None else saved.unpack() for saved in self._saved)
+        tensors = []
+        for saved in self._saved:
+            tensors.append(None if saved is None else saved.unpack())
+        return tuple(tensors)
 
     def mark_non_differentiable(self, *tensors) -> None:
         """Outputs that get no gradient (e.g. indices): they will not require grad."""
@@ -286,13 +293,36 @@ class Function:
         """Run ``forward`` on ``args`` and, if a gradient will be needed, record the node."""
         from engine.tensor import Tensor
 
-        needs_input_grad = tuple(
-            isinstance(argument, Tensor) and argument.requires_grad for argument in args
-        )
-        grad_enabled = grad_mode.is_grad_enabled()
-        recording = grad_enabled and any(needs_input_grad)
-        ctx = cls._node_class()(needs_input_grad) if recording else FunctionCtx(needs_input_grad)
-        with grad_mode.no_grad():
+        needs = []
+        for argument in args:
+            if isinstance(argument, Tensor):
+                # The property refreshes a view's history; a non-view can skip it.
+                needs.append(
+                    argument.requires_grad
+                    if argument._view_version is not None
+                    else argument._requires_grad
+                )
+            else:
+                needs.append(False)
+        needs_input_grad = tuple(needs)
+        mode = grad_mode.GRAD_MODE
+        grad_enabled = mode.enabled
+        recording = grad_enabled and True in needs
+        if recording:
+            node_class = cls.__dict__.get("_node_class_cache") or cls._node_class()
+            ctx = node_class(needs_input_grad)
+        else:
+            ctx = FunctionCtx(needs_input_grad)
+        # forward runs with grad mode off (nothing inside it is recorded).  Fast path, as
+        # torch's AutoGradMode guard: the flag is flipped and restored in place, instead of
+        # entering a no_grad() context manager for every op.
+        if grad_enabled:
+            mode.enabled = False
+            try:
+                outputs = cls.forward(ctx, *args, **kwargs)
+            finally:
+                mode.enabled = True
+        else:
             outputs = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         output_list = [outputs] if single else list(outputs)
@@ -301,7 +331,7 @@ class Function:
         if grad_enabled:
             for output in output_list:
                 if isinstance(output, Tensor) and output._base is not None:
-                    output._view_version = output._version
+                    output._view_version = output._version_counter.value
         return output_list[0] if single else tuple(output_list)
 
 
@@ -309,35 +339,37 @@ def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
     """Make ``node`` the grad_fn of ``outputs`` and link it to the nodes of ``args``."""
     from engine.tensor import Tensor
 
+    function = node._function
     edges, positions, input_meta = [], [], []
     for position, argument in enumerate(args):
-        if position in node._function.non_differentiable_arguments:
+        if position in function.non_differentiable_arguments:
             continue
         if isinstance(argument, Tensor):
-            if argument.requires_grad:
+            if node.needs_input_grad[position]:  # forward ran with grad off: still valid
                 edges.append(gradient_edge(argument))
-                input_meta.append((argument.shape, argument.dtype))
+                input_meta.append((argument._shape, argument.dtype))
             else:
                 edges.append((None, 0))
                 input_meta.append(None)
             positions.append(position)
-        elif node._function.numbers_are_inputs and not isinstance(argument, str):
+        elif function.numbers_are_inputs and not isinstance(argument, str):
             edges.append((None, 0))
             input_meta.append(None)
             positions.append(position)
     node.next_functions = tuple(edges)
     node._edge_positions = positions
     node._input_meta = input_meta
-    input_ids = {id(argument) for argument in args if isinstance(argument, Tensor)}
     for output_nr, output in enumerate(outputs):
         if not isinstance(output, Tensor):
             continue
-        if id(output) in input_ids:
-            # forward returned an input unchanged: the output must be a new tensor object (an
-            # alias of the same storage) so that the input keeps its own grad_fn.
-            output = output._view(output.shape, output.stride(), output.storage_offset())
-            outputs[output_nr] = output
-        node._output_meta.append((output.shape, output.dtype))
+        for argument in args:
+            if argument is output:
+                # forward returned an input unchanged: the output must be a new tensor object
+                # (an alias of the same storage) so that the input keeps its own grad_fn.
+                output = output._view(output._shape, output._strides, output._storage_offset)
+                outputs[output_nr] = output
+                break
+        node._output_meta.append((output._shape, output.dtype))
         if id(output) in node._non_differentiable or not output.dtype.is_floating_point:
             continue
         output._grad_fn = node
@@ -351,9 +383,11 @@ def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
 def gradient_edge(tensor: Tensor) -> tuple[Node, int]:
     """The ``(node, input_nr)`` a gradient for ``tensor`` flows into: its grad_fn, or the
     AccumulateGrad node of a leaf (one per leaf, created on first use)."""
-    if tensor.grad_fn is not None:
-        return (tensor._grad_fn, tensor._output_nr)
-    return (grad_accumulator(tensor), 0)
+    grad_fn = tensor.grad_fn if tensor._view_version is not None else tensor._grad_fn
+    if grad_fn is not None:
+        return (grad_fn, tensor._output_nr)
+    accumulator = tensor._grad_accumulator
+    return (accumulator if accumulator is not None else grad_accumulator(tensor), 0)
 
 
 def grad_accumulator(tensor: Tensor) -> AccumulateGrad:

@@ -9,17 +9,28 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-_grad_enabled = True
+
+class GradMode:
+    """The grad-mode flag (torch's ``GradMode``).  ``GRAD_MODE.enabled`` is read directly by
+    ``Function.apply``, which runs for every op; everything else calls :func:`is_grad_enabled`
+    and changes the mode only through the context managers below."""
+
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+GRAD_MODE = GradMode()
 
 
 def is_grad_enabled() -> bool:
     """Whether ops called now record the autograd graph."""
-    return _grad_enabled
+    return GRAD_MODE.enabled
 
 
 def _set_enabled(mode: bool) -> None:
-    global _grad_enabled
-    _grad_enabled = bool(mode)
+    GRAD_MODE.enabled = bool(mode)
 
 
 class _GradModeContext:

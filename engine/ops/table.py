@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.autograd.function import Function
+from engine.autograd.function import Function, FunctionCtx
 from engine.tensor import Tensor
 
 # Names a formula may read besides the kernel's arguments.
@@ -117,19 +117,34 @@ def op(
                 if name not in (_GRAD, _RESULT) and base not in signature.parameters:
                     raise TypeError(f"{kernel.__name__}: a formula reads unknown name {name!r}")
 
+        # needs_input_grad -> what to save: worked out once per pattern, not once per call.
+        save_plans: dict[tuple[bool, ...], tuple] = {}
+
         def forward(ctx, *args, **kwargs):
             result = kernel(*args, **kwargs)
-            _save(ctx, plan, positional, defaults, args, kwargs, result)
+            if type(ctx) is not FunctionCtx:  # a graph node is being recorded
+                needs = ctx.needs_input_grad
+                what = save_plans.get(needs)
+                if what is None:
+                    what = save_plans[needs] = _save_plan(plan, needs, positional)
+                _save(ctx, what, defaults, args, kwargs, result)
             return result
 
         def backward(ctx, grad_output):
             values = dict(ctx.saved_values)
-            values.update(zip(ctx.saved_names, ctx.saved_tensors, strict=True))
+            for name, tensor in zip(ctx.saved_names, ctx.saved_tensors, strict=True):
+                values[name] = tensor
             values[_GRAD] = grad_output
-            return tuple(
-                formula(*(values[name] for name in reads)) if needed and formula else None
-                for (formula, reads), needed in zip(plan, ctx.needs_input_grad, strict=True)
-            )
+            grads = []
+            for (formula, reads), needed in zip(plan, ctx.needs_input_grad, strict=True):
+                if needed and formula is not None:
+                    arguments = []
+                    for name in reads:
+                        arguments.append(values[name])
+                    grads.append(formula(*arguments))
+                else:
+                    grads.append(None)
+            return tuple(grads)
 
         # A kernel named _view (the public view() checks its arguments first) is listed as "view".
         entry = Entry(kernel.__name__.lstrip("_"), kernel, dict(formulas))
@@ -192,24 +207,38 @@ def _strip_suffix(name: str) -> str:
     return name
 
 
-def _save(ctx, plan, positional, defaults, args, kwargs, result) -> None:
-    """Save what the formulas of the inputs that need a gradient read: tensors through
-    ``ctx.save_for_backward`` (version-checked at backward), other values as they are."""
+def _save_plan(plan: tuple, needs: tuple[bool, ...], positional: list[str]) -> tuple:
+    """What the formulas of the inputs that need a gradient read, as ``(name, argument,
+    attribute, position)`` rows in the kernel's argument order, then the result (the order
+    torch's nodes save in).  ``position`` is None for the result and keyword-only arguments."""
     needed: set[str] = set()
-    for (_, reads), needs in zip(plan, ctx.needs_input_grad, strict=False):
-        if needs:
+    for (_, reads), needed_here in zip(plan, needs, strict=False):
+        if needed_here:
             needed.update(name for name in reads if name != _GRAD)
-    names, tensors, values = [], [], {}
-    # In the kernel's argument order, then the result: the order torch's nodes save in.
     rank = {name: position for position, name in enumerate(positional)}
+    rows = []
     for name in sorted(needed, key=lambda name: (rank.get(_strip_suffix(name), len(rank)), name)):
-        if name == _RESULT:
+        argument = _strip_suffix(name)
+        attribute = name[len(argument) + 1 :] if argument != name else None
+        rows.append((name, argument, attribute, rank.get(argument)))
+    return tuple(rows)
+
+
+def _save(ctx, what: tuple, defaults: dict, args: tuple, kwargs: dict, result) -> None:
+    """Save the rows of a :func:`_save_plan`: tensors through ``ctx.save_for_backward``
+    (version-checked at backward), other values as they are."""
+    names, tensors, values = [], [], {}
+    for name, argument, attribute, position in what:
+        if argument == _RESULT:
             value = result
+        elif position is not None:
+            value = args[position]
         else:
-            base = _strip_suffix(name)
-            value = _argument(base, positional, defaults, args, kwargs)
-            if base != name:
-                value = _attribute(value, name[len(base) + 1 :])
+            value = kwargs.get(argument, defaults.get(argument))
+        if attribute == "shape":
+            value = value._shape if isinstance(value, Tensor) else ()
+        elif attribute == "dtype":
+            value = value.dtype if isinstance(value, Tensor) else None
         if isinstance(value, Tensor):
             names.append(name)
             tensors.append(value)
@@ -218,21 +247,6 @@ def _save(ctx, plan, positional, defaults, args, kwargs, result) -> None:
     ctx.saved_names = tuple(names)
     ctx.saved_values = values
     ctx.save_for_backward(*tensors)
-
-
-def _argument(name: str, positional, defaults, args, kwargs):
-    if name in kwargs:
-        return kwargs[name]
-    if name in positional:
-        return args[positional.index(name)]
-    return defaults[name]
-
-
-def _attribute(value, attribute: str):
-    """``input_shape`` / ``input_dtype`` of an argument; a Python number is 0-d."""
-    if attribute == "shape":
-        return tuple(value.shape) if isinstance(value, Tensor) else ()
-    return value.dtype if isinstance(value, Tensor) else None
 
 
 def register(name: str, *functions: type[Function]) -> None:

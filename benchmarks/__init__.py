@@ -1,0 +1,1 @@
+"""Benchmarks of the engine against PyTorch (``make bench``); see ``bench.py``."""
