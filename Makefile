@@ -13,7 +13,7 @@ NBVAL_FLAGS := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cu
 # never executed or written by these targets.
 EXECUTED_NOTEBOOKS := $(wildcard chapters/*.ipynb solutions/*.ipynb)
 
-.PHONY: help venv dot book book-fresh execute test lint format grade lab clean
+.PHONY: help venv dot book book-fresh execute test lint format grade lab bench clean
 
 help:
 	@echo "make book        build the website into _build/html (from stored outputs)"
@@ -23,6 +23,7 @@ help:
 	@echo "make execute     re-execute chapters/ and solutions/ top to bottom, storing outputs"
 	@echo "make book-fresh  re-execute every notebook, then build the website"
 	@echo "make format      format the engine, tests, chapters and solutions with ruff"
+	@echo "make bench       time the engine against PyTorch; write benchmarks/results.json"
 	@echo "make clean       remove the build output and the virtual environment"
 
 venv: $(STAMP)
@@ -61,16 +62,20 @@ execute: venv dot
 book-fresh: execute book
 
 lint: venv
-	$(BIN)/ruff check engine tests chapters exercises solutions
-	$(BIN)/ruff format --check engine tests chapters solutions
+	$(BIN)/ruff check engine tests benchmarks chapters exercises solutions
+	$(BIN)/ruff format --check engine tests benchmarks chapters solutions
 
 # Formats the course's own code; never the learner's notebooks in exercises/.
 format: venv
-	$(BIN)/ruff format engine tests chapters solutions
-	$(BIN)/ruff check --fix engine tests chapters solutions
+	$(BIN)/ruff format engine tests benchmarks chapters solutions
+	$(BIN)/ruff check --fix engine tests benchmarks chapters solutions
 
 test: venv dot lint
 	$(BIN)/python -m pytest tests chapters solutions $(NBVAL_FLAGS)
+
+# Not part of `make test`: times are measured, never asserted.  About a minute.
+bench: venv
+	$(BIN)/python -m benchmarks.bench
 
 grade: venv
 	$(BIN)/python -m engine.grading exercises

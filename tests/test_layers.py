@@ -156,3 +156,30 @@ def test_the_checks_can_fail(tmp_path):
     targets = [target for target, _ in _imports(tree, "engine.autograd.function")]
     assert targets == ["engine.ops.elementwise"]
     assert _rank_of("engine.ops.elementwise")[0] > _rank_of("engine.autograd.function")[0]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "engine.tensor",
+        "engine.autograd",
+        "engine.autograd.function",
+        "engine.autograd.backward_engine",
+        "engine.ops.elementwise",
+        "engine.ops.reduction",
+        "engine.random",
+    ],
+)
+def test_module_can_be_imported_first(module):
+    """The one import cycle (Tensor's methods are the ops) resolves whichever module a user
+    imports first: each of these, first in a fresh interpreter, gives a working engine."""
+    import subprocess
+    import sys
+
+    program = (
+        f"import {module}\nimport engine\n"
+        "x = engine.ones(3, requires_grad=True)\n(x * x).sum().backward()\n"
+        "assert x.grad.tolist() == [2.0, 2.0, 2.0]\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

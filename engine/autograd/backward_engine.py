@@ -13,19 +13,12 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from engine.autograd import grad_mode
 from engine.autograd.function import AccumulateGrad, BackwardNode, Node, gradient_edge
 
-if TYPE_CHECKING:
-    from engine.tensor import Tensor
-
 
 def _make_root_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
-    from engine.ops import creation
-    from engine.tensor import Tensor
-
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -46,9 +39,9 @@ def _make_root_grads(outputs: Sequence, grad_outputs: Sequence | None) -> list:
                     "grad can be implicitly created only for real scalar outputs but got "
                     f"{output.dtype}"
                 )
-            grad = creation.ones_like(output)
+            grad = ones_like(output)
         elif not isinstance(grad, Tensor):
-            grad = creation.full_like(output, grad)
+            grad = full_like(output, grad)
         elif tuple(grad.shape) != tuple(output.shape):
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{index}] has a shape of {grad.shape} and "
@@ -94,8 +87,12 @@ def run_backward(
             if not tensor.requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             targets.setdefault(gradient_edge(tensor), []).append(position)
-    needed = _needed_nodes(root_edges, targets)
-    dependencies = _count_dependencies(root_edges, needed)
+    if targets is None:
+        needed = None
+        dependencies = _count_all_dependencies(root_edges)
+    else:
+        needed = _needed_nodes(root_edges, targets)
+        dependencies = _count_dependencies(root_edges, needed)
 
     captured: list = [None] * (len(inputs) if inputs is not None else 0)
     reached = [False] * len(captured)
@@ -104,14 +101,16 @@ def run_backward(
     tie_breaker = itertools.count()
 
     def send(node: Node, input_nr: int, grad) -> None:
+        """Add ``grad`` into ``node``'s input buffer; queue the node once all have arrived."""
         buffer = buffers.get(node)
         if buffer is None:
             buffer = buffers[node] = [None] * node._num_outputs()
         if grad is not None:
             buffer[input_nr] = grad if buffer[input_nr] is None else buffer[input_nr] + grad
-        dependencies[node] -= 1
-        if dependencies[node] == 0:
-            heapq.heappush(ready, (-node._sequence_nr(), next(tie_breaker), node))
+        remaining = dependencies[node] - 1
+        dependencies[node] = remaining
+        if remaining == 0:
+            heapq.heappush(ready, (-node._sequence_nr_value, next(tie_breaker), node))
 
     with grad_mode.set_grad_enabled(create_graph):
         for (node, input_nr), grad in zip(root_edges, root_grads, strict=True):
@@ -120,7 +119,8 @@ def run_backward(
         while ready:
             _, _, node = heapq.heappop(ready)
             grads = buffers.pop(node)
-            grads = _run_tensor_hooks(node, grads)
+            if node._tensor_pre_hooks or node._retained:
+                grads = _run_tensor_hooks(node, grads)
             run_node = True
             if targets is not None:
                 for input_nr, grad in enumerate(grads):
@@ -134,12 +134,16 @@ def run_backward(
                     run_node = True
             if not run_node:
                 continue
-            if all(grad is None for grad in grads):
+            if grads.count(None) == len(grads):
                 next_grads = [None] * len(node.next_functions)
+            elif isinstance(node, BackwardNode):
+                if None in grads and node._materialize_grads:
+                    grads = _materialize(node, grads)
+                next_grads = _validate_outputs(node, node.apply(tuple(grads)))
+                if not retain_graph and node._saved:
+                    node._release_saved()
             else:
-                next_grads = _validate_outputs(node, node.apply(_materialize(node, grads)))
-            if not retain_graph:
-                node._release_saved()
+                next_grads = node.apply(tuple(grads))
             for (next_node, input_nr), grad in zip(node.next_functions, next_grads, strict=False):
                 if next_node is not None and next_node in dependencies:
                     send(next_node, input_nr, grad)
@@ -162,29 +166,19 @@ def run_backward(
     return captured
 
 
-def _materialize(node: Node, grads: list) -> tuple:
-    """Missing output gradients of a Function's node become zeros unless the Function asked
-    for None (``ctx.set_materialize_grads(False)``)."""
-    if isinstance(node, BackwardNode) and node._materialize_grads and None in grads:
-        from engine.ops import creation
-
-        grads = [
-            creation.zeros(shape, dtype=dtype) if grad is None else grad
-            for grad, (shape, dtype) in zip(grads, node._output_meta, strict=True)
-        ]
-    return tuple(grads)
+def _materialize(node: BackwardNode, grads: list) -> list:
+    """Missing output gradients of a Function's node become zeros (unless the Function asked
+    for None with ``ctx.set_materialize_grads(False)``, and then this is not called)."""
+    return [
+        zeros(shape, dtype=dtype) if grad is None else grad
+        for grad, (shape, dtype) in zip(grads, node._output_meta, strict=True)
+    ]
 
 
 def _validate_outputs(node: Node, grads: tuple) -> tuple:
     """torch's ``validate_outputs``: each gradient a node returns must be a Tensor (or None)
     whose shape its input's shape expands to; it is then summed to the input's shape
     (``sum_to``) and cast to the input's dtype.  Any other shape is the node's bug."""
-    if not isinstance(node, BackwardNode):
-        return grads
-    from engine import layout
-    from engine.ops.reduction import sum_to_shape
-    from engine.tensor import Tensor
-
     checked = []
     for index, (grad, meta) in enumerate(zip(grads, node._input_meta, strict=True)):
         if meta is None or grad is None:
@@ -196,8 +190,8 @@ def _validate_outputs(node: Node, grads: tuple) -> tuple:
                 f"index {index}; expected a Tensor or None"
             )
         shape, dtype = meta
-        if grad.shape != shape:
-            if not layout.is_expandable_to(shape, grad.shape):
+        if grad._shape != shape:
+            if not is_expandable_to(shape, grad._shape):
                 raise RuntimeError(
                     f"Function {node.name()} returned an invalid gradient at index {index} - "
                     f"got {list(grad.shape)} but expected shape compatible with {list(shape)}"
@@ -227,6 +221,30 @@ def _run_tensor_hooks(node: Node, grads: list) -> list:
         if not grad_mode.is_grad_enabled():
             tensor._grad = tensor._grad.detach()
     return grads
+
+
+def _count_all_dependencies(root_edges: list) -> dict[Node, int]:
+    """Fast path of :func:`_needed_nodes` + :func:`_count_dependencies` for a backward without
+    ``inputs`` (torch's engine also skips its "needed" pass then): every reachable node runs,
+    so one walk counts, for each node, the edges that lead into it plus its root edges."""
+    dependencies: dict[Node, int] = {}
+    stack = []
+    for node, _ in root_edges:
+        if node in dependencies:
+            dependencies[node] += 1
+        else:
+            dependencies[node] = 1
+            stack.append(node)
+    while stack:
+        for child, _ in stack.pop().next_functions:
+            if child is None:
+                continue
+            if child in dependencies:
+                dependencies[child] += 1
+            else:
+                dependencies[child] = 1
+                stack.append(child)
+    return dependencies
 
 
 def _children(node: Node):
@@ -302,8 +320,6 @@ def _count_dependencies(root_edges: list, needed: dict) -> dict[Node, int]:
 
 # ------------------------------------------------------------ the public entry points
 def _as_list(value) -> list | None:
-    from engine.tensor import Tensor
-
     if value is None:
         return None
     if isinstance(value, Tensor):
@@ -351,8 +367,6 @@ def grad(
     """The gradients of ``outputs`` with respect to ``inputs``, as a tuple (one per input);
     ``.grad`` fields are not touched.  An input the outputs do not depend on is an error
     unless ``allow_unused`` (its gradient is then None, or zeros with ``materialize_grads``)."""
-    from engine.ops import creation
-
     output_list = _as_list(outputs)
     input_list = _as_list(inputs)
     if allow_unused is None:
@@ -368,7 +382,15 @@ def grad(
     )
     if materialize_grads:
         grads = [
-            creation.zeros_like(tensor) if value is None else value
+            zeros_like(tensor) if value is None else value
             for tensor, value in zip(input_list, grads, strict=True)
         ]
     return tuple(grads)
+
+
+# The ops are imported last: this module is loaded with the autograd package, which the op
+# modules themselves import (for Function), so the ops may not be loaded yet at the top.
+from engine.layout import is_expandable_to  # noqa: E402
+from engine.ops.creation import full_like, ones_like, zeros, zeros_like  # noqa: E402
+from engine.ops.reduction import sum_to_shape  # noqa: E402
+from engine.tensor import Tensor  # noqa: E402

@@ -17,13 +17,11 @@ import re
 import sys
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from engine import layout
 from engine.autograd import grad_mode
-
-if TYPE_CHECKING:
-    from engine.tensor import Tensor
 
 # Nodes are numbered in creation order; backward runs the ready node with the highest number
 # first, which is the reverse of the order the forward pass created them in.
@@ -92,8 +90,17 @@ def accumulate_into_grad(variable: Tensor, grad: Tensor) -> None:
     ``.grad`` see the update, as in torch), out of place under ``create_graph``.  A first
     gradient is copied into a fresh tensor laid out like the variable: the incoming one may be
     an expanded view or be referenced elsewhere, and ``.grad`` must own its memory."""
-    building_graph = grad_mode.is_grad_enabled()
+    building_graph = grad_mode.GRAD_MODE.enabled
     if variable._grad is None:
+        strides = variable._strides
+        if strides == layout.contiguous_strides(variable._shape) and not (
+            building_graph and grad.requires_grad
+        ):
+            # Fast path: a row-major variable gets a row-major copy, with no layout to work out
+            # (torch steals the incoming gradient when nothing else holds it; we copy it).
+            values = np.array(grad._array(), order="C")
+            variable._grad = type(variable)(values.reshape(-1), variable._shape, strides)
+            return
         fresh = variable.new_empty_strided(
             variable.shape, layout.dense_strides_like(variable.shape, variable.stride())
         )
@@ -108,7 +115,7 @@ def accumulate_into_grad(variable: Tensor, grad: Tensor) -> None:
         variable._grad = variable._grad + grad
     else:
         variable._grad._array()[...] += grad._array()
-        variable._grad._version_counter.bump()
+        variable._grad._version_counter.value += 1
 
 
 class SavedTensor:
@@ -249,10 +256,10 @@ class BackwardNode(Node, FunctionCtx):
                 f"function {self.name()} returned an incorrect number of gradients (expected "
                 f"{expected}, got {len(grads)})"
             )
-        return tuple(
-            None if meta is None else grads[position]
-            for position, meta in zip(self._edge_positions, self._input_meta, strict=True)
-        )
+        edge_grads = []
+        for position, meta in zip(self._edge_positions, self._input_meta, strict=True):
+            edge_grads.append(None if meta is None else grads[position])
+        return tuple(edge_grads)
 
 
 class Function:
@@ -291,8 +298,6 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on ``args`` and, if a gradient will be needed, record the node."""
-        from engine.tensor import Tensor
-
         needs = []
         for argument in args:
             if isinstance(argument, Tensor):
@@ -337,8 +342,6 @@ class Function:
 
 def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
     """Make ``node`` the grad_fn of ``outputs`` and link it to the nodes of ``args``."""
-    from engine.tensor import Tensor
-
     function = node._function
     edges, positions, input_meta = [], [], []
     for position, argument in enumerate(args):
@@ -399,3 +402,9 @@ def grad_accumulator(tensor: Tensor) -> AccumulateGrad:
         accumulator = AccumulateGrad(tensor)
         tensor._grad_accumulator = accumulator
     return accumulator
+
+
+# Tensor is one layer down, but imported last: loading engine.tensor loads the op modules
+# (Tensor's methods are the ops), and they need this module's classes to exist already.
+# An import at the top of a function would run on every op; this one runs once.
+from engine.tensor import Tensor  # noqa: E402

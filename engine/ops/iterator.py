@@ -136,7 +136,10 @@ def _fast_operands(operands: tuple, dtype: DType) -> list[np.ndarray] | None:
             if operand.dtype is not dtype or (shape is not None and operand._shape != shape):
                 return None
             shape = operand._shape
-            if operand._strides != layout.contiguous_strides(shape):
+            strides = operand._strides
+            # Contiguous, or expanded from one element (all strides 0, as the gradient of a
+            # sum is): either way the result is laid out contiguously, as torch's is.
+            if strides != layout.contiguous_strides(shape) and any(strides):
                 return None
             arrays.append(operand._array())
         elif isinstance(operand, builtins.int | builtins.float) and not isinstance(
