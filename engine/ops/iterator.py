@@ -91,9 +91,26 @@ def empty_like_layout(tensor: Tensor) -> Tensor:
     return empty_strided_copy(np.empty((), dtype=tensor._storage.dtype), tensor.shape, strides)
 
 
-def wrap(values: np.ndarray, dtype: DType, strides: layout.Strides | None = None) -> Tensor:
-    """A new tensor of ``dtype`` holding ``values``: contiguous, or laid out with ``strides``."""
-    values = cast_array(np.asarray(values), dtype.numpy_dtype)
+def wrap(
+    values: np.ndarray, dtype: DType, strides: layout.Strides | None = None, *, fresh: bool = False
+) -> Tensor:
+    """A new tensor of ``dtype`` holding ``values``: contiguous, or laid out with ``strides``.
+
+    ``fresh=True`` says NumPy has just computed ``values`` and nothing else holds them.  Then,
+    if they already have the dtype and the (row-major) layout asked for, they become the
+    storage as they are (no copy, torch's kernels write straight into the output); otherwise
+    they are copied like any other values.
+    """
+    values = np.asarray(values)
+    if (
+        fresh
+        and values.dtype == dtype.numpy_dtype
+        and values.flags.owndata
+        and values.flags.c_contiguous
+        and (strides is None or tuple(strides) == layout.contiguous_strides(values.shape))
+    ):
+        return wrap_fresh(values)
+    values = cast_array(values, dtype.numpy_dtype)
     if strides is None:
         return Tensor._from_array(values)
     return empty_strided_copy(values, values.shape, strides)
@@ -173,16 +190,10 @@ def compute(
         if arrays is not None:
             with np.errstate(all="ignore"):  # torch raises no floating-point warnings
                 values = numpy_function(*arrays)
-            if (
-                isinstance(values, np.ndarray)
-                and values.dtype == result_dtype.numpy_dtype
-                and values.flags.c_contiguous
-                and values.flags.owndata
-            ):
-                return wrap_fresh(values)
+            return wrap(values, result_dtype, fresh=True)
     layout.broadcast_shapes(*(shape_of(operand) for operand in operands))
     with np.errstate(all="ignore"):  # torch raises no floating-point warnings
         values = numpy_function(*(operand_values(operand, dtype) for operand in operands))
     if strides is None:
         strides = output_strides(dtype, *operands)
-    return wrap(values, result_dtype, strides)
+    return wrap(values, result_dtype, strides, fresh=True)

@@ -79,7 +79,7 @@ class Cat(Function):
         ctx.sizes = [None if _is_skipped(tensor) else tensor.shape[dim] for tensor in tensors]
         kept = [tensor for tensor in tensors if not _is_skipped(tensor)]
         arrays = [cast_array(tensor._array(), dtype.numpy_dtype) for tensor in kept]
-        return wrap(np.concatenate(arrays, axis=dim), dtype)
+        return wrap(np.concatenate(arrays, axis=dim), dtype, fresh=True)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):

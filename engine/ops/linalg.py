@@ -48,7 +48,7 @@ def _values(tensor: Tensor) -> np.ndarray:
 def _product(first: Tensor, second: Tensor) -> Tensor:
     with np.errstate(all="ignore"):
         values = np.matmul(_values(first), _values(second))
-    return wrap(values, first.dtype)
+    return wrap(values, first.dtype, fresh=True)
 
 
 def _check_same_dtype(first: Tensor, second: Tensor) -> None:

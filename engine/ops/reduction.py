@@ -179,7 +179,7 @@ def sum(  # noqa: A001 - torch's name
     result_dtype = _sum_dtype(input, dtype)
     axes = layout.wrap_dims(dim, input.ndim)
     values = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-    return wrap(values, result_dtype)
+    return wrap(values, result_dtype, fresh=True)
 
 
 @op(
@@ -200,7 +200,7 @@ def prod(
     result_dtype = _sum_dtype(input, dtype)
     axes = layout.wrap_dims(dim, input.ndim)
     values = np.prod(_values(input, result_dtype), axis=axes, keepdims=keepdim)
-    return wrap(values, result_dtype)
+    return wrap(values, result_dtype, fresh=True)
 
 
 @op(
@@ -228,7 +228,7 @@ def mean(
     with np.errstate(all="ignore"):
         total = np.sum(_values(input, result_dtype), axis=axes, keepdims=keepdim)
         values = total / _count(input.shape, dim)
-    return wrap(values, result_dtype)
+    return wrap(values, result_dtype, fresh=True)
 
 
 def _correction(unbiased, correction) -> float:
@@ -277,7 +277,7 @@ def _variance(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
         deviations = values - np.mean(values, axis=axes, keepdims=True)
         squares = np.sum(deviations * deviations, axis=axes, keepdims=keepdim)
         result = squares / builtins.max(_count(input.shape, dim) - correction, 0)
-    return wrap(result, input.dtype)
+    return wrap(result, input.dtype, fresh=True)
 
 
 def std(
@@ -464,7 +464,7 @@ def _logical_reduction(numpy_function, input: Tensor, dim, keepdim: bool) -> Ten
     # Unlike sum, all/any read an empty tuple of dims as "reduce nothing".
     axes = () if dim == () else layout.wrap_dims(dim, input.ndim)
     values = numpy_function(input._array() != 0, axis=axes, keepdims=keepdim)
-    return wrap(values, result_dtype)
+    return wrap(values, result_dtype, fresh=True)
 
 
 def all(  # noqa: A001 - torch's name
