@@ -168,7 +168,7 @@ def main() -> None:
         results["calls"][name] = count
         print(f"{name:<18} {count:>6} Python calls (budget {calls.BUDGETS[name]})")
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {RESULTS.relative_to(pathlib.Path.cwd())}")
+    print(f"\nwritten to {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -169,6 +169,8 @@ class Tensor:
         # For a view made while grad mode was on: the storage version its grad_fn describes.
         # When the base is modified in place later, the view's history is rebuilt on demand.
         self._view_version: int | None = None
+        # Forward mode: the tangent of this tensor at the open dual level (None: no tangent).
+        self._tangent: Tensor | None = None
         if requires_grad:
             self.requires_grad = requires_grad
 
@@ -617,6 +619,14 @@ class Tensor:
     def new_empty_strided(self, size: Sequence[int], stride: Sequence[int]) -> Tensor:
         """An uninitialized tensor of this dtype with the given shape and strides."""
         return creation.empty_strided(size, stride, dtype=self.dtype)
+
+    def new_zeros(self, *size) -> Tensor:
+        """A tensor of zeros of this dtype with shape ``size``."""
+        return creation.zeros(*size, dtype=self.dtype)
+
+    def new_ones(self, *size) -> Tensor:
+        """A tensor of ones of this dtype with shape ``size``."""
+        return creation.ones(*size, dtype=self.dtype)
 
     def where(self, condition: Tensor, other) -> Tensor:
         """``engine.where(condition, self, other)``."""

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from engine.autograd import graph
+from engine.autograd import forward_ad, graph
 from engine.autograd.backward_engine import backward, grad
 from engine.autograd.function import (
     AccumulateGrad,
@@ -34,6 +34,7 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "forward_ad",
     "gradgradcheck",
     "graph",
     "is_grad_enabled",

@@ -286,6 +286,15 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """Forward mode: the tangents of the outputs from the tangents of the inputs (one per
+        ``forward`` argument, None where there is none), as torch's ``Function.jvp``."""
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD."
+        )
+
     @classmethod
     def _node_class(cls) -> type[BackwardNode]:
         node_class = cls.__dict__.get("_node_class_cache")
@@ -331,6 +340,8 @@ class Function:
             outputs = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         output_list = [outputs] if single else list(outputs)
+        if grad_mode.FORWARD_AD.active:
+            _forward_tangents(cls, ctx, args, output_list)
         if recording:
             _connect(ctx, args, output_list)
         if grad_enabled:
@@ -338,6 +349,40 @@ class Function:
                 if isinstance(output, Tensor) and output._base is not None:
                     output._view_version = output._version_counter.value
         return output_list[0] if single else tuple(output_list)
+
+
+def _forward_tangents(function: type[Function], ctx, args: tuple, outputs: list) -> None:
+    """Forward mode: when some input has a tangent, the outputs get theirs from the Function's
+    ``jvp``, computed with forward mode off (tangents of tangents are not tracked)."""
+    tangents = []
+    for argument in args:
+        tangents.append(argument._tangent if isinstance(argument, Tensor) else None)
+    if tangents.count(None) == len(tangents):
+        return
+    state = grad_mode.FORWARD_AD
+    state.active = False
+    try:
+        result = function.jvp(ctx, *tangents)
+    finally:
+        state.active = True
+    output_tangents = result if isinstance(result, tuple) else (result,)
+    for output, tangent in zip(outputs, output_tangents, strict=False):
+        if tangent is None or not isinstance(output, Tensor) or not output.dtype.is_floating_point:
+            continue
+        set_tangent(output, tangent)
+
+
+def set_tangent(tensor: Tensor, tangent: Tensor | float) -> None:
+    """Give ``tensor`` the tangent ``tangent`` at the open dual level: a number or a tensor
+    that broadcasts to it, converted to its shape and dtype (as torch's forward AD checks)."""
+    if not isinstance(tangent, Tensor):
+        tangent = tensor.new_zeros(tensor._shape) + tangent
+    if tangent._shape != tensor._shape:
+        tangent = tangent.expand(tensor._shape).contiguous()
+    if tangent.dtype is not tensor.dtype:
+        tangent = tangent.to(tensor.dtype)
+    tensor._tangent = tangent
+    grad_mode.FORWARD_AD.duals[id(tensor)] = tensor
 
 
 def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:

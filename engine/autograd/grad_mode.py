@@ -7,6 +7,7 @@ like torch's, and always restore the previous mode, even when the body raises.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 
 
@@ -22,6 +23,23 @@ class GradMode:
 
 
 GRAD_MODE = GradMode()
+
+
+class ForwardAD:
+    """Forward-mode state (torch's forward AD levels, of which only one may be open at a
+    time): whether a dual level is open, and the tensors that hold a tangent at that level
+    (weakly, so that leaving the level can drop every tangent).  ``Function.apply`` reads
+    ``FORWARD_AD.active`` for every op; :mod:`engine.autograd.forward_ad` opens and closes it."""
+
+    __slots__ = ("active", "duals")
+
+    def __init__(self) -> None:
+        self.active = False
+        # id -> tensor, weakly (a WeakSet would compare tensors with ==, which is elementwise).
+        self.duals: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+FORWARD_AD = ForwardAD()
 
 
 def is_grad_enabled() -> bool:

@@ -28,7 +28,7 @@ import numpy as np
 from engine import dtypes, layout
 from engine.autograd.inplace import check_inplace, check_no_internal_overlap, needs_history
 from engine.dtypes import DType
-from engine.ops.indexing import old_value, rebase_history
+from engine.ops.indexing import has_tangent, old_value, rebase_history, rebase_tangent
 from engine.ops.iterator import (
     Operand,
     cast_array,
@@ -79,6 +79,7 @@ def _unary(numpy_function, input: Tensor, dtype: DType) -> Tensor:
 @op(
     input=lambda grad: grad,
     other=lambda grad, alpha: grad if alpha == 1 else grad * alpha,
+    jvp=lambda input_t, other_t, alpha: input_t + (other_t if alpha == 1 else other_t * alpha),
     numbers_are_inputs=True,
 )
 def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
@@ -94,6 +95,7 @@ def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
 @op(
     input=lambda grad: grad,
     other=lambda grad, alpha: -grad if alpha == 1 else grad * -alpha,
+    jvp=lambda input_t, other_t, alpha: input_t - (other_t if alpha == 1 else other_t * alpha),
     numbers_are_inputs=True,
 )
 def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
@@ -118,6 +120,7 @@ def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
 @op(
     input=lambda grad, other: grad * other,
     other=lambda grad, input: grad * input,
+    jvp=lambda input, other, input_t, other_t: input_t * other + other_t * input,
     numbers_are_inputs=True,
 )
 def mul(input: Operand, other: Operand) -> Tensor:
@@ -130,6 +133,7 @@ def mul(input: Operand, other: Operand) -> Tensor:
     input=lambda grad, other: grad / other,
     # torch's formula: -grad * ((input / other) / other), not -grad * input / other**2.
     other=lambda grad, input, other: -grad * ((input / other) / other),
+    jvp=lambda other, input_t, other_t, result: (input_t - other_t * result) / other,
     numbers_are_inputs=True,
 )
 def div(input: Operand, other: Operand) -> Tensor:
@@ -165,6 +169,7 @@ def _check_integer_divisor(other: Operand, dtype: DType) -> None:
 @op(
     input=_no_derivative("floor_divide"),
     other=_no_derivative("floor_divide"),
+    jvp=lambda input_t: _no_derivative("floor_divide")(input_t),
     node_name="NotImplemented",
     numbers_are_inputs=True,
 )
@@ -181,6 +186,9 @@ def floor_divide(input: Operand, other: Operand) -> Tensor:
     input=lambda grad: grad,
     # The quotient is piecewise constant: torch differentiates it as zero, so it is detached.
     other=lambda grad, input, other: -grad * floor_divide(_detached(input), _detached(other)),
+    jvp=lambda input, other, input_t, other_t: (
+        input_t - other_t * floor_divide(_detached(input), _detached(other))
+    ),
     numbers_are_inputs=True,
 )
 def remainder(input: Operand, other: Operand) -> Tensor:
@@ -219,6 +227,9 @@ def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - torch's na
     input=lambda grad, input, exponent: (
         grad * 0.0 if exponent == 0 else grad * (exponent * pow(input, exponent - 1))
     ),
+    jvp=lambda input, exponent, input_t: (
+        input_t * 0.0 if exponent == 0 else input_t * (exponent * pow(input, exponent - 1))
+    ),
     node_name="PowBackward0",
 )
 def pow_tensor_scalar(input: Tensor, exponent: int | float | bool) -> Tensor:
@@ -231,6 +242,10 @@ def pow_tensor_scalar(input: Tensor, exponent: int | float | bool) -> Tensor:
         eq(exponent, 0), 0.0, grad * (exponent * pow(input, exponent - 1))
     ),
     exponent=lambda grad, input, exponent, result: grad * _exponent_factor(input, exponent, result),
+    jvp=lambda input, exponent, result, input_t, exponent_t: (
+        where(eq(exponent, 0), 0.0, input_t * (exponent * pow(input, exponent - 1)))
+        + exponent_t * _exponent_factor(input, exponent, result)
+    ),
     node_name="PowBackward1",
 )
 def pow_tensor_tensor(input: Tensor, exponent: Tensor) -> Tensor:
@@ -244,6 +259,11 @@ def pow_tensor_tensor(input: Tensor, exponent: Tensor) -> Tensor:
         where(ge(exponent, 0), 0.0, grad * (result * -math.inf))
         if input == 0
         else grad * (result * math.log(input))
+    ),
+    jvp=lambda input, exponent, result, exponent_t: (
+        where(ge(exponent, 0), 0.0, exponent_t * (result * -math.inf))
+        if input == 0
+        else exponent_t * (result * math.log(input))
     ),
     node_name="PowBackward2",
 )
@@ -325,7 +345,7 @@ def logical_not(input: Tensor) -> Tensor:
 # ------------------------------------------------------------------------------ unary math
 # One entry per op: the kernel (a NumPy function through the iterator) and its VJP.  A formula
 # that reads ``result`` saves the output, one that reads ``input`` saves the input.
-@op(input=lambda grad: -grad)
+@op(input=lambda grad: -grad, jvp=lambda input_t: -input_t)
 def neg(input: Tensor) -> Tensor:
     """``-input``; not defined for bool (use ``~``)."""
     if input.dtype is dtypes.bool:
@@ -336,44 +356,59 @@ def neg(input: Tensor) -> Tensor:
     return _unary(np.negative, input, input.dtype)
 
 
-@op(input=lambda grad, input: grad * sign(input))
+@op(
+    input=lambda grad, input: grad * sign(input),
+    jvp=lambda input, input_t: input_t * sign(input),
+)
 def abs(input: Tensor) -> Tensor:  # noqa: A001 - torch's name
     """Elementwise ``|x|`` (same dtype); d/dx = sign(x), 0 at 0."""
     _not_for_bool(input, "abs_cpu")
     return _unary(np.abs, input, input.dtype)
 
 
-@op(input=lambda grad, result: grad * result)
+@op(input=lambda grad, result: grad * result, jvp=lambda input_t, result: input_t * result)
 def exp(input: Tensor) -> Tensor:
     """Elementwise ``e ** x``; integer inputs give float32."""
     return _unary(np.exp, input, _floating(input))
 
 
-@op(input=lambda grad, input: grad / input)
+@op(input=lambda grad, input: grad / input, jvp=lambda input, input_t: input_t / input)
 def log(input: Tensor) -> Tensor:
     """Elementwise natural log (``-inf`` at 0, ``nan`` below); integer inputs give float32."""
     return _unary(np.log, input, _floating(input))
 
 
-@op(input=lambda grad, result: grad / (2 * result))
+@op(
+    input=lambda grad, result: grad / (2 * result),
+    jvp=lambda input_t, result: input_t / (2 * result),
+)
 def sqrt(input: Tensor) -> Tensor:
     """Elementwise square root (``nan`` below 0); integer inputs give float32."""
     return _unary(np.sqrt, input, _floating(input))
 
 
-@op(input=lambda grad, input: grad * cos(input))
+@op(
+    input=lambda grad, input: grad * cos(input),
+    jvp=lambda input, input_t: input_t * cos(input),
+)
 def sin(input: Tensor) -> Tensor:
     """Elementwise sine; integer inputs give float32."""
     return _unary(np.sin, input, _floating(input))
 
 
-@op(input=lambda grad, input: grad * -sin(input))
+@op(
+    input=lambda grad, input: grad * -sin(input),
+    jvp=lambda input, input_t: input_t * -sin(input),
+)
 def cos(input: Tensor) -> Tensor:
     """Elementwise cosine; integer inputs give float32."""
     return _unary(np.cos, input, _floating(input))
 
 
-@op(input=lambda grad, result: grad * (1 - result * result))
+@op(
+    input=lambda grad, result: grad * (1 - result * result),
+    jvp=lambda input_t, result: input_t * (1 - result * result),
+)
 def tanh(input: Tensor) -> Tensor:
     """Elementwise hyperbolic tangent; integer inputs give float32."""
     return _unary(np.tanh, input, _floating(input))
@@ -384,13 +419,19 @@ def _sigmoid_values(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-values))
 
 
-@op(input=lambda grad, result: grad * (1 - result) * result)
+@op(
+    input=lambda grad, result: grad * (1 - result) * result,
+    jvp=lambda input_t, result: input_t * (1 - result) * result,
+)
 def sigmoid(input: Tensor) -> Tensor:
     """Elementwise ``1 / (1 + exp(-x))``; integer inputs give float32."""
     return _unary(_sigmoid_values, input, _floating(input))
 
 
-@op(input=lambda grad, result: where(result > 0, grad, 0.0))
+@op(
+    input=lambda grad, result: where(result > 0, grad, 0.0),
+    jvp=lambda input_t, result: where(result > 0, input_t, 0.0),
+)
 def relu(input: Tensor) -> Tensor:
     """Elementwise ``max(x, 0)`` (same dtype; nan stays nan); the gradient passes where the
     result is positive, so it is 0 at x = 0."""
@@ -408,7 +449,7 @@ def _sign_values(values: np.ndarray) -> np.ndarray:
 
 # Piecewise-constant ops have a zero gradient, built from ``grad`` so that it stays part of
 # the graph under ``create_graph`` (torch's zeros_like(grad)).
-@op(input=lambda grad: grad * 0.0)
+@op(input=lambda grad: grad * 0.0, jvp=lambda input_t: input_t * 0.0)
 def sign(input: Tensor) -> Tensor:
     """Elementwise -1, 0 or 1 (0 for nan, as in torch); bool stays bool."""
     if input.dtype is dtypes.bool:
@@ -416,7 +457,7 @@ def sign(input: Tensor) -> Tensor:
     return _unary(_sign_values, input, input.dtype)
 
 
-@op(input=lambda grad: grad * 0.0)
+@op(input=lambda grad: grad * 0.0, jvp=lambda input_t: input_t * 0.0)
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch's name
     """Round half to even (``round(2.5) == 2``), optionally to ``decimals`` places."""
     _not_for_bool(input, "round_vml_cpu")
@@ -443,6 +484,8 @@ def _require_tensors(name: str, *operands) -> None:
 @op(
     input=lambda grad, input, other: _winner_grad(grad, input, other, lt),
     other=lambda grad, input, other: _winner_grad(grad, other, input, lt),
+    # torch's formula: the tangent of the larger operand (other's on ties).
+    jvp=lambda input, other, input_t, other_t: where(gt(input, other), input_t, other_t),
 )
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise larger of two tensors (nan wins), broadcasting; the gradient goes to the
@@ -454,6 +497,7 @@ def maximum(input: Tensor, other: Tensor) -> Tensor:
 @op(
     input=lambda grad, input, other: _winner_grad(grad, input, other, gt),
     other=lambda grad, input, other: _winner_grad(grad, other, input, gt),
+    jvp=lambda input, other, input_t, other_t: where(lt(input, other), input_t, other_t),
 )
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise smaller of two tensors (nan wins), broadcasting."""
@@ -474,10 +518,23 @@ def _inside(input: Tensor, low, high) -> Tensor:
     return inside
 
 
+def _clamp_tangent(input, low, high, input_t, low_t, high_t) -> Tensor:
+    """The tangent of clamp: the input's where it is inside the bounds, else the bound's."""
+    tangent = where(_inside(input, low, high), input_t, 0.0)
+    if low is not None:
+        tangent = where(lt(input, low), low_t, tangent)
+    if high is not None:
+        tangent = where(gt(input, high), high_t, tangent)
+    return tangent
+
+
 @op(
     input=lambda grad, input, min, max: where(_inside(input, min, max), grad, 0.0),
     min=lambda grad, input, min: where(lt(input, min), grad, 0.0),
     max=lambda grad, input, max: where(gt(input, max), grad, 0.0),
+    jvp=lambda input, min, max, input_t, min_t, max_t: _clamp_tangent(
+        input, min, max, input_t, min_t, max_t
+    ),
     # torch records clamp with number bounds as ClampBackward1, with tensor bounds as ...0.
     node_name=lambda input, min, max: (
         "ClampBackward1" if _numbers_only(min, max) else "ClampBackward0"
@@ -522,6 +579,7 @@ def _bool_condition(condition: Tensor) -> Tensor:
 @op(
     input=lambda grad, condition: where(_bool_condition(condition), grad, 0.0),
     other=lambda grad, condition: where(_bool_condition(condition), 0.0, grad),
+    jvp=lambda condition, input_t, other_t: where(_bool_condition(condition), input_t, other_t),
     numbers_are_inputs=True,  # edges for input and other (a number's is empty), as in torch
     non_differentiable=("condition",),
 )
@@ -571,7 +629,11 @@ def to_dtype(tensor: Tensor, dtype: DType, *, copy: bool = False) -> Tensor:
     return to_copy(tensor, dtype)
 
 
-@op(tensor=lambda grad, tensor_dtype: to_dtype(grad, tensor_dtype), node_name="ToCopyBackward0")
+@op(
+    tensor=lambda grad, tensor_dtype: to_dtype(grad, tensor_dtype),
+    jvp=lambda tensor_t, dtype: to_dtype(tensor_t, dtype, copy=True),
+    node_name="ToCopyBackward0",
+)
 def to_copy(tensor: Tensor, dtype: DType) -> Tensor:
     """A converted copy; the gradient is converted back to the input's dtype."""
     strides = layout.dense_strides_like(tensor.shape, tensor.stride())
@@ -588,9 +650,12 @@ def copy_(tensor: Tensor, source: Operand) -> Tensor:
     if needs_history(tensor, source):
         rebase_history(tensor, copy(tensor, source))
         return tensor
+    dual = has_tangent(tensor, source)
     values = source._array() if isinstance(source, Tensor) else np.asarray(source)
     tensor._array()[...] = cast_array(values, tensor.dtype.numpy_dtype)
     tensor._version_counter.bump()
+    if dual:
+        rebase_tangent(tensor, source._tangent if isinstance(source, Tensor) else None)
     return tensor
 
 
@@ -602,7 +667,12 @@ def _check_in_place_shape(tensor: Tensor, source_shape) -> None:
         )
 
 
-@op(tensor=lambda grad: grad * 0.0, source=lambda grad: grad, node_name="CopyBackwards")
+@op(
+    tensor=lambda grad: grad * 0.0,
+    source=lambda grad: grad,
+    jvp=lambda source_t: source_t,
+    node_name="CopyBackwards",
+)
 def copy(tensor: Tensor, source: Operand) -> Tensor:
     """The new value of ``tensor.copy_(source)``, as recorded for autograd: the old values are
     gone (zero gradient) and ``source`` gets the gradient."""

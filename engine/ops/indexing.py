@@ -20,10 +20,11 @@ import numpy as np
 
 from engine import dtypes, layout
 from engine.autograd import grad_mode
-from engine.autograd.function import Function
+from engine.autograd.function import Function, set_tangent
 from engine.autograd.inplace import check_inplace, check_no_internal_overlap, needs_history
 from engine.ops import table
 from engine.ops.iterator import empty_like_layout, empty_strided_copy
+from engine.ops.table import zero_tangent
 from engine.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class Index(Function):
         result gets the strides torch's ``index`` would give it (see :func:`_torch_layout`)."""
         ctx.input_shape = tensor.shape
         ctx.numpy_index = numpy_index
+        ctx.source = source
         values = _numpy_getitem(tensor._array(), numpy_index)
         shape, strides = _torch_layout(*source)
         if shape != values.shape or strides == layout.contiguous_strides(shape):
@@ -115,6 +117,12 @@ class Index(Function):
         positions = _positions(ctx.input_shape)[ctx.numpy_index]
         grad = ScatterAdd.apply(grad_output, positions, tuple(ctx.input_shape), False)
         return grad, None, None
+
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor, *no_tangents) -> Tensor:
+        # A view or a gather is linear, so it is its own JVP: the same selection, of the
+        # tangent (one tangent per forward argument; the others are not tensors).
+        return Index.apply(tensor_t, ctx.numpy_index, ctx.source)
 
 
 def _torch_layout(shape: tuple, strides: tuple, items: tuple) -> layout.Geometry:
@@ -211,6 +219,7 @@ class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, values: Tensor, positions: np.ndarray, input_shape: tuple, unique: bool):
         ctx.positions = positions
+        ctx.input_shape_arg, ctx.unique = input_shape, unique
         flat = np.zeros(layout.numel(input_shape), dtype=values._storage.dtype)
         source = np.broadcast_to(values._array(), positions.shape)
         keep = positions >= 0
@@ -223,6 +232,10 @@ class ScatterAdd(Function):
     @staticmethod
     def backward(ctx, grad_output: Tensor):
         return Gather.apply(grad_output, ctx.positions), None, None, None
+
+    @staticmethod
+    def jvp(ctx, values_t: Tensor, *no_tangents) -> Tensor:
+        return ScatterAdd.apply(values_t, ctx.positions, ctx.input_shape_arg, ctx.unique)
 
 
 class Gather(Function):
@@ -243,6 +256,10 @@ class Gather(Function):
     def backward(ctx, grad_output: Tensor):
         return ScatterAdd.apply(grad_output, ctx.positions, ctx.input_shape, False), None
 
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor, *no_tangents) -> Tensor:
+        return Gather.apply(tensor_t, ctx.positions)
+
 
 class Alias(Function):
     """``t[...]`` / ``t[:]``: a new tensor object viewing the same elements."""
@@ -257,6 +274,10 @@ class Alias(Function):
     def backward(ctx, grad_output: Tensor):
         return grad_output
 
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor) -> Tensor:
+        return Alias.apply(tensor_t)
+
 
 class IndexPut(Function):
     """``tensor[index] = value`` recorded for autograd: ``base`` with ``value`` written at
@@ -268,6 +289,8 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, base: Tensor, value: Tensor, positions: np.ndarray) -> Tensor:
         ctx.positions = positions
+        if grad_mode.FORWARD_AD.active:  # what jvp needs for zero tangents
+            ctx.base, ctx.value = base, value
         ctx.value_shape = value.shape
         result = Tensor._from_array(base._array())
         flat = result._array().reshape(-1)  # a fresh row-major tensor: reshape is a view
@@ -285,6 +308,13 @@ class IndexPut(Function):
             gathered = Gather.apply(grad_output, ctx.positions)
             grad_value = gathered.sum_to_size(ctx.value_shape)
         return grad_base, grad_value, None
+
+    @staticmethod
+    def jvp(ctx, base_t: Tensor | None, value_t: Tensor | None, *no_tangents) -> Tensor:
+        # Linear in (base, value): the same write, of the tangents.
+        base_t = zero_tangent(ctx.base) if base_t is None else base_t
+        value_t = zero_tangent(ctx.value) if value_t is None else value_t
+        return IndexPut.apply(base_t, value_t, ctx.positions)
 
 
 def select(tensor: Tensor, dim: int, index: int) -> Tensor:
@@ -462,6 +492,10 @@ class Select(Function):
         grad = ScatterAdd.apply(grad_output, positions._array(), tuple(ctx.input_shape), True)
         return grad, None, None
 
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor, *no_tangents) -> Tensor:
+        return Select.apply(tensor_t, *ctx.arguments)
+
 
 def _position_tensor(shape) -> Tensor:
     return Tensor._from_array(_positions(shape))
@@ -506,6 +540,10 @@ class Slice(Function):
         positions = Slice.forward(None, _position_tensor(ctx.input_shape), *ctx.arguments)
         grad = ScatterAdd.apply(grad_output, positions._array(), tuple(ctx.input_shape), True)
         return grad, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor, *no_tangents) -> Tensor:
+        return Slice.apply(tensor_t, *ctx.arguments)
 
 
 def _numpy_index(items: tuple) -> tuple:
@@ -584,6 +622,7 @@ def old_value(tensor: Tensor) -> Tensor:
     copy._requires_grad = tensor.requires_grad
     if tensor.requires_grad and tensor._grad_fn is None:
         copy._grad_accumulator = tensor._grad_accumulator
+    copy._tangent = tensor._tangent  # forward mode: the old value's tangent too
     return copy
 
 
@@ -603,6 +642,8 @@ def rebase_history(tensor: Tensor, result: Tensor) -> None:
         tensor._grad_fn = result._grad_fn
         tensor._output_nr = result._output_nr
         tensor._requires_grad = result.requires_grad
+        if result._tangent is not None:
+            set_tangent(tensor, result._tangent)
         return
     positions = positions_in_base(tensor, base)
     new_base = IndexPut.apply(base, result, positions)
@@ -612,7 +653,40 @@ def rebase_history(tensor: Tensor, result: Tensor) -> None:
         target._grad_fn = source._grad_fn
         target._output_nr = source._output_nr
         target._requires_grad = source.requires_grad
+        if source._tangent is not None:
+            set_tangent(target, source._tangent)
     tensor._view_version = tensor._version
+
+
+def rebase_tangent(tensor: Tensor, tangent: Tensor | None) -> None:
+    """Forward mode, for an in-place write that records no graph: ``tensor``'s new tangent is
+    ``tangent`` (None: zero), and when ``tensor`` is a view, its base's tangent changes at the
+    same elements, as its values did."""
+    if tangent is None:
+        tangent = zero_tangent(tensor)
+    base = tensor._base
+    if base is None:
+        set_tangent(tensor, tangent)
+        return
+    positions = positions_in_base(tensor, base)
+    base_tangent = zero_tangent(base) if base._tangent is None else base._tangent
+    new_base_tangent = IndexPut.apply(base_tangent, tangent, positions)
+    set_tangent(base, new_base_tangent)
+    set_tangent(tensor, Gather.apply(new_base_tangent, positions))
+
+
+def has_tangent(*values: object) -> bool:
+    """Whether forward mode is on and some tensor among ``values`` (or a view's base) has a
+    tangent, so that an in-place write must update tangents too."""
+    if not grad_mode.FORWARD_AD.active:
+        return False
+    for value in values:
+        if isinstance(value, Tensor) and (
+            value._tangent is not None
+            or (value._base is not None and value._base._tangent is not None)
+        ):
+            return True
+    return False
 
 
 def refresh_view_history(view: Tensor) -> None:

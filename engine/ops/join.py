@@ -13,11 +13,13 @@ from functools import reduce
 import numpy as np
 
 from engine import dtypes, layout
+from engine.autograd import grad_mode
 from engine.autograd.function import Function
 from engine.ops import shape as shape_ops
 from engine.ops import table
 from engine.ops.indexing import select
 from engine.ops.iterator import cast_array, wrap
+from engine.ops.table import zero_tangent
 from engine.tensor import Tensor
 
 
@@ -75,7 +77,9 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx, dim: int, dtype, *tensors: Tensor) -> Tensor:
-        ctx.dim = dim
+        ctx.dim, ctx.dtype = dim, dtype
+        if grad_mode.FORWARD_AD.active:  # jvp needs the inputs' shapes for zero tangents
+            ctx.tensors = tensors
         ctx.sizes = [None if _is_skipped(tensor) else tensor.shape[dim] for tensor in tensors]
         kept = [tensor for tensor in tensors if not _is_skipped(tensor)]
         arrays = [cast_array(tensor._array(), dtype.numpy_dtype) for tensor in kept]
@@ -91,6 +95,15 @@ class Cat(Function):
             grads.append(shape_ops.narrow(grad_output, ctx.dim, start, size))
             start += size
         return (None, None, *grads)
+
+    @staticmethod
+    def jvp(ctx, dim_t, dtype_t, *tangents: Tensor | None) -> Tensor:
+        # Linear: the tangents joined the same way (zeros for inputs without one).
+        tangents = [
+            zero_tangent(tensor) if tangent is None else tangent
+            for tensor, tangent in zip(ctx.tensors, tangents, strict=True)
+        ]
+        return Cat.apply(ctx.dim, ctx.dtype, *tangents)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -117,12 +130,22 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, dim: int, *tensors: Tensor) -> Tensor:
         ctx.dim = dim
+        if grad_mode.FORWARD_AD.active:
+            ctx.tensors = tensors
         return cat([shape_ops.unsqueeze(tensor, dim) for tensor in tensors], dim)
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
         count = grad_output.shape[ctx.dim]
         return (None, *(select(grad_output, ctx.dim, index) for index in range(count)))
+
+    @staticmethod
+    def jvp(ctx, dim_t, *tangents: Tensor | None) -> Tensor:
+        tangents = [
+            zero_tangent(tensor) if tangent is None else tangent
+            for tensor, tangent in zip(ctx.tensors, tangents, strict=True)
+        ]
+        return Stack.apply(ctx.dim, *tangents)
 
 
 # Hand-written entries of the derivative table: they take a variable number of tensors.

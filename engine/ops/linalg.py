@@ -76,6 +76,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 @op(
     input=lambda grad, mat2: mm(grad, mat2.t()),
     mat2=lambda grad, input: mm(input.t(), grad),
+    jvp=lambda input, mat2, input_t, mat2_t: mm(input_t, mat2) + mm(input, mat2_t),
 )
 def _mm(input: Tensor, mat2: Tensor) -> Tensor:
     return _product(input, mat2)
@@ -104,6 +105,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
 @op(
     input=lambda grad, vec: grad.unsqueeze(1) * vec.unsqueeze(0),  # the outer product grad vec^T
     vec=lambda grad, input: mv(input.t(), grad),
+    jvp=lambda input, vec, input_t, vec_t: mv(input_t, vec) + mv(input, vec_t),
 )
 def _mv(input: Tensor, vec: Tensor) -> Tensor:
     return _product(input, vec)
@@ -138,7 +140,11 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     return _dot(input, other)
 
 
-@op(input=lambda grad, other: grad * other, other=lambda grad, input: grad * input)
+@op(
+    input=lambda grad, other: grad * other,
+    other=lambda grad, input: grad * input,
+    jvp=lambda input, other, input_t, other_t: dot(input_t, other) + dot(input, other_t),
+)
 def _dot(input: Tensor, other: Tensor) -> Tensor:
     return _product(input, other)
 
@@ -163,6 +169,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 @op(
     input=lambda grad, mat2: bmm(grad, mat2.transpose(1, 2)),
     mat2=lambda grad, input: bmm(input.transpose(1, 2), grad),
+    jvp=lambda input, mat2, input_t, mat2_t: bmm(input_t, mat2) + bmm(input, mat2_t),
 )
 def _bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return _product(input, mat2)
@@ -252,6 +259,7 @@ def _drop_vector_dim(grad: Tensor, shape, dim: int) -> Tensor:
         other_shape,
         -1,
     ),
+    jvp=lambda input, other, input_t, other_t: matmul(input_t, other) + matmul(input, other_t),
 )
 def _matmul(input: Tensor, other: Tensor) -> Tensor:
     """The general case (vector and batched operands), recorded as one node (torch records the

@@ -44,7 +44,7 @@ from engine import dtypes, layout
 from engine.autograd.function import Function
 from engine.dtypes import DType
 from engine.ops import creation, elementwise, table
-from engine.ops.indexing import ScatterAdd
+from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
 from engine.ops.table import op
 from engine.tensor import Tensor
@@ -156,6 +156,19 @@ def _shifted(input: Tensor, dim: int, shift: int, reverse: bool) -> Tensor:
     return elementwise.where(inside.reshape(size, *(1,) * (input.ndim - dim - 1)), read, 1.0)
 
 
+def _evenly_distributed_tangent(input: Tensor, result: Tensor, input_t: Tensor) -> Tensor:
+    """max()/min(): the mean of the tangents of the elements equal to the result."""
+    chosen = elementwise.eq(input, result)
+    return sum(elementwise.where(chosen, input_t, 0.0)) / sum(chosen)
+
+
+def _var_tangent(input: Tensor, input_t: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
+    """d var = 2 / (N - correction) * sum((x - mean) * x_t) over the reduced dims."""
+    centered = input - mean(input, dim, True)
+    scale = 2.0 / (_count(input.shape, dim) - correction)
+    return sum(centered * input_t, dim, keepdim) * scale
+
+
 def _evenly_distribute(grad: Tensor, input: Tensor, result: Tensor) -> Tensor:
     """max()/min(): the gradient split evenly among the elements equal to the result."""
     chosen = elementwise.eq(input, result)
@@ -165,6 +178,7 @@ def _evenly_distribute(grad: Tensor, input: Tensor, result: Tensor) -> Tensor:
 # ----------------------------------------------------------------------- the entries
 @op(
     input=lambda grad, input_shape, dim, keepdim: _expand_back(grad, input_shape, dim, keepdim),
+    jvp=lambda input_t, dim, keepdim, dtype: sum(input_t, dim, keepdim, dtype=dtype),
     node_name=_all_or_dim("Sum"),
 )
 def sum(  # noqa: A001 - torch's name
@@ -185,6 +199,12 @@ def sum(  # noqa: A001 - torch's name
 @op(
     input=lambda grad, input, result, dim, keepdim: _prod_backward(
         grad, input, result, dim, keepdim
+    ),
+    # d prod = sum over the group of x_i's tangent times the product of the other elements.
+    jvp=lambda input, result, input_t, dim, keepdim: sum(
+        input_t * _prod_backward(result.new_ones(result.shape), input, result, dim, keepdim),
+        dim,
+        keepdim,
     ),
     node_name=_all_or_dim("Prod"),
 )
@@ -207,6 +227,7 @@ def prod(
     input=lambda grad, input_shape, dim, keepdim: (
         _expand_back(grad, input_shape, dim, keepdim) / _count(input_shape, dim)
     ),
+    jvp=lambda input_t, dim, keepdim, dtype: mean(input_t, dim, keepdim, dtype=dtype),
     node_name=_all_or_dim("Mean"),
 )
 def mean(
@@ -263,7 +284,10 @@ def var(
 @op(
     input=lambda grad, input, dim, keepdim, correction: _var_backward(
         grad, input, dim, keepdim, correction
-    )
+    ),
+    jvp=lambda input, input_t, dim, keepdim, correction: _var_tangent(
+        input, input_t, dim, keepdim, correction
+    ),
 )
 def _var(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
     """The variance over ``dim`` with ``correction`` subtracted from the count."""
@@ -300,7 +324,11 @@ def std(
 @op(
     input=lambda grad, input, result, dim, keepdim, correction: _var_backward(
         _std_to_var_grad(grad, result), input, dim, keepdim, correction
-    )
+    ),
+    # d std = d var / (2 std), 0 where std is 0 (as torch's backward).
+    jvp=lambda input, result, input_t, dim, keepdim, correction: _std_to_var_grad(
+        _var_tangent(input, input_t, dim, keepdim, correction), result
+    ),
 )
 def _std(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
     """``sqrt(var)``, from the variance rounded to the input's dtype."""
@@ -361,6 +389,7 @@ def _extreme_all(name: str, numpy_reduce, input: Tensor) -> Tensor:
 
 @op(
     input=lambda grad, input, result: _evenly_distribute(grad, input, result),
+    jvp=lambda input, result, input_t: _evenly_distributed_tangent(input, result, input_t),
     node_name="MaxBackward1",
 )
 def _max(input: Tensor) -> Tensor:
@@ -370,6 +399,7 @@ def _max(input: Tensor) -> Tensor:
 
 @op(
     input=lambda grad, input, result: _evenly_distribute(grad, input, result),
+    jvp=lambda input, result, input_t: _evenly_distributed_tangent(input, result, input_t),
     node_name="MinBackward1",
 )
 def _min(input: Tensor) -> Tensor:
@@ -410,6 +440,19 @@ class ExtremeDim(Function):
         chosen = np.take_along_axis(positions, indices, axis=ctx.axis)
         grad_input = ScatterAdd.apply(grad, chosen, tuple(ctx.input_shape), True)
         return grad_input, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, input_t: Tensor, *no_tangents) -> tuple:
+        """The values' tangent is the input's tangent at the returned indices; the indices
+        have none."""
+        if len(ctx.input_shape) == 0:
+            return input_t, None
+        indices = ctx.indices if ctx.keepdim else np.expand_dims(ctx.indices, ctx.axis)
+        positions = np.arange(layout.numel(ctx.input_shape)).reshape(ctx.input_shape)
+        chosen = np.take_along_axis(positions, indices, axis=ctx.axis)
+        if not ctx.keepdim:
+            chosen = np.squeeze(chosen, ctx.axis)
+        return Gather.apply(input_t, chosen), None
 
 
 class MaxDim(ExtremeDim):

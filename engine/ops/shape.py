@@ -20,7 +20,7 @@ import numpy as np
 from engine import layout
 from engine.autograd.function import Function
 from engine.ops import table
-from engine.ops.indexing import ScatterAdd
+from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import empty_strided_copy
 from engine.ops.table import op
 from engine.tensor import Tensor
@@ -49,7 +49,10 @@ def view(tensor: Tensor, *shape) -> Tensor:
     return _view(tensor, new_shape, strides)
 
 
-@op(tensor=lambda grad, tensor_shape: grad.reshape(tensor_shape))
+@op(
+    tensor=lambda grad, tensor_shape: grad.reshape(tensor_shape),
+    jvp=lambda tensor_t, shape: tensor_t.reshape(shape),
+)
 def _view(tensor: Tensor, shape, strides) -> Tensor:
     """A new shape over the same storage; the gradient is reshaped back."""
     return tensor._view(shape, strides, tensor.storage_offset())
@@ -76,7 +79,11 @@ def clone(tensor: Tensor) -> Tensor:
     return _clone(tensor, False)
 
 
-@op(tensor=lambda grad: grad, node_name="CloneBackward0")
+@op(
+    tensor=lambda grad: grad,
+    jvp=lambda tensor_t, row_major: _clone(tensor_t, row_major),
+    node_name="CloneBackward0",
+)
 def _clone(tensor: Tensor, row_major: bool) -> Tensor:
     """A copy (row-major, or in the input's memory order); the gradient passes unchanged."""
     if row_major:
@@ -85,7 +92,10 @@ def _clone(tensor: Tensor, row_major: bool) -> Tensor:
     return empty_strided_copy(tensor._array(), tensor.shape, strides)
 
 
-@op(tensor=lambda grad, dim0, dim1: grad.transpose(dim0, dim1))
+@op(
+    tensor=lambda grad, dim0, dim1: grad.transpose(dim0, dim1),
+    jvp=lambda tensor_t, dim0, dim1: tensor_t.transpose(dim0, dim1),
+)
 def transpose(tensor: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims by swapping their sizes and strides: a view, nothing is copied.  The
     gradient is transposed back.  Saves nothing but the two dims."""
@@ -99,7 +109,7 @@ def transpose(tensor: Tensor, dim0: int, dim1: int) -> Tensor:
     return tensor._view(shape, strides, tensor.storage_offset())
 
 
-@op(tensor=lambda grad: grad.t())
+@op(tensor=lambda grad: grad.t(), jvp=lambda tensor_t: tensor_t.t())
 def _t(tensor: Tensor) -> Tensor:
     """``t()``: transpose of a matrix (0-d and 1-d unchanged); the gradient is ``t()``'d."""
     if tensor.ndim < 2:
@@ -173,7 +183,10 @@ def _inverse_permutation(dims: tuple) -> tuple:
     return tuple(inverse)
 
 
-@op(tensor=lambda grad, dims: grad.permute(_inverse_permutation(dims)))
+@op(
+    tensor=lambda grad, dims: grad.permute(_inverse_permutation(dims)),
+    jvp=lambda tensor_t, dims: tensor_t.permute(dims),
+)
 def _permute(tensor: Tensor, dims: tuple) -> Tensor:
     """Reorder dims; the gradient gets the inverse permutation."""
     shape = [tensor.shape[dim] for dim in dims]
@@ -194,7 +207,10 @@ def expand(tensor: Tensor, *sizes) -> Tensor:
     return _expand(tensor, shape, strides)
 
 
-@op(tensor=lambda grad, tensor_shape: grad.sum_to_size(tensor_shape))
+@op(
+    tensor=lambda grad, tensor_shape: grad.sum_to_size(tensor_shape),
+    jvp=lambda tensor_t, shape: tensor_t.expand(shape),
+)
 def _expand(tensor: Tensor, shape, strides) -> Tensor:
     """Broadcast view (stride 0 in repeated dims); the gradient is summed back (``sum_to``)."""
     return tensor._view(shape, strides, tensor.storage_offset())
@@ -233,7 +249,11 @@ def _squeeze_node_name(tensor, keep, dim) -> str:
     return f"SqueezeBackward{0 if dim is None else 1 if isinstance(dim, int) else 2}"
 
 
-@op(tensor=lambda grad, tensor_shape: grad.reshape(tensor_shape), node_name=_squeeze_node_name)
+@op(
+    tensor=lambda grad, tensor_shape: grad.reshape(tensor_shape),
+    jvp=lambda tensor_t, result: tensor_t.reshape(result.shape),
+    node_name=_squeeze_node_name,
+)
 def _squeeze(tensor: Tensor, keep: tuple, dim) -> Tensor:
     """Keep only the dims in ``keep``; the gradient is reshaped back to the input's shape."""
     return tensor._view(
@@ -248,7 +268,7 @@ def unsqueeze(tensor: Tensor, dim: int) -> Tensor:
     return _unsqueeze(tensor, layout.wrap_dim(dim, tensor.ndim + 1))
 
 
-@op(tensor=lambda grad, dim: grad.squeeze(dim))
+@op(tensor=lambda grad, dim: grad.squeeze(dim), jvp=lambda tensor_t, dim: tensor_t.unsqueeze(dim))
 def _unsqueeze(tensor: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim; the gradient has it squeezed out."""
     shape, strides = list(tensor.shape), list(tensor.stride())
@@ -313,6 +333,11 @@ class Narrow(Function):
         positions = Narrow.forward(None, _position_tensor(ctx.input_shape), *ctx.arguments)
         return _scatter(grad_output, positions, ctx.input_shape, unique=True), None, None, None
 
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor, *no_tangents) -> Tensor:
+        # A view is linear, so it is its own JVP: the same view, of the tangent.
+        return Narrow.apply(tensor_t, *ctx.arguments)
+
 
 def _position_tensor(shape) -> Tensor:
     """An int64 tensor holding each element's flat (row-major) index: applying a view op to it
@@ -365,6 +390,10 @@ class Unfold(Function):
         positions = Unfold.forward(None, _position_tensor(ctx.input_shape), *ctx.arguments)
         unique = ctx.arguments[2] >= ctx.arguments[1]
         return _scatter(grad_output, positions, ctx.input_shape, unique), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor, *no_tangents) -> Tensor:
+        return Unfold.apply(tensor_t, *ctx.arguments)
 
 
 def as_strided(
@@ -427,18 +456,31 @@ class AsStrided(Function):
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
-        shape, strides, input_offset = ctx.input_geometry
-        owner = np.full(ctx.storage_size + 1, -1, dtype=np.int64)
-        input_slots = np.lib.stride_tricks.as_strided(
-            owner[input_offset:], shape, [step * owner.itemsize for step in strides]
+        grad = ScatterAdd.apply(
+            grad_output, _read_positions(ctx), tuple(ctx.input_geometry[0]), False
         )
-        input_slots[...] = np.arange(layout.numel(shape)).reshape(shape)
-        size, stride, offset = ctx.view_geometry
-        positions = np.lib.stride_tricks.as_strided(
-            owner[offset:], size, [step * owner.itemsize for step in stride]
-        ).copy()
-        grad = ScatterAdd.apply(grad_output, positions, tuple(shape), False)
         return grad, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tensor_t: Tensor, *no_tangents) -> Tensor:
+        # The view reads input elements by storage slot; the tangent, whatever its own layout,
+        # is read at the same input elements (a gather, which is what as_strided computes).
+        return Gather.apply(tensor_t, _read_positions(ctx))
+
+
+def _read_positions(ctx) -> np.ndarray:
+    """For each element of the view, the flat index of the input element whose storage slot
+    it reads (-1 for a slot outside the input), shaped like the view."""
+    shape, strides, input_offset = ctx.input_geometry
+    owner = np.full(ctx.storage_size + 1, -1, dtype=np.int64)
+    input_slots = np.lib.stride_tricks.as_strided(
+        owner[input_offset:], shape, [step * owner.itemsize for step in strides]
+    )
+    input_slots[...] = np.arange(layout.numel(shape)).reshape(shape)
+    size, stride, offset = ctx.view_geometry
+    return np.lib.stride_tricks.as_strided(
+        owner[offset:], size, [step * owner.itemsize for step in stride]
+    ).copy()
 
 
 table.register("narrow", Narrow)

@@ -41,7 +41,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from engine.autograd import grad_mode
 from engine.autograd.function import Function, FunctionCtx
+from engine.ops.iterator import wrap_fresh
 from engine.tensor import Tensor
 
 # Names a formula may read besides the kernel's arguments.
@@ -59,6 +63,7 @@ class Entry:
     kernel: Callable
     formulas: dict[str, Callable] = field(default_factory=dict)
     functions: list[type[Function]] = field(default_factory=list)
+    jvp: Callable | None = None
 
 
 DERIVATIVES: dict[str, Entry] = {}
@@ -76,6 +81,7 @@ def _reads(formula: Callable) -> tuple[str, ...]:
 
 def op(
     *,
+    jvp: Callable | None = None,
     node_name: str | Callable[..., str] | None = None,
     numbers_are_inputs: bool = False,
     non_differentiable: tuple[str, ...] = (),
@@ -122,6 +128,8 @@ def op(
 
         def forward(ctx, *args, **kwargs):
             result = kernel(*args, **kwargs)
+            if grad_mode.FORWARD_AD.active:  # the JVP, computed next, reads the call
+                ctx.forward_call = (args, kwargs, result)
             if type(ctx) is not FunctionCtx:  # a graph node is being recorded
                 needs = ctx.needs_input_grad
                 what = save_plans.get(needs)
@@ -146,8 +154,31 @@ def op(
                     grads.append(None)
             return tuple(grads)
 
+        jvp_reads = _reads(jvp) if jvp is not None else ()
+        for name in jvp_reads:
+            base = name[:-2] if name.endswith("_t") else _strip_suffix(name)
+            if name != _RESULT and base not in signature.parameters:
+                raise TypeError(f"{kernel.__name__}: the JVP reads unknown name {name!r}")
+
+        def forward_derivative(ctx, *tangents):
+            """The JVP formula, given each argument's tangent (zero where there is none)."""
+            if jvp is None:
+                raise RuntimeError(f"{entry.name} has no forward-mode derivative (JVP)")
+            args, kwargs, result = ctx.forward_call
+            values = {_RESULT: result}
+            for name, value, tangent in zip(positional, args, tangents, strict=False):
+                values[name] = value
+                values[name + "_t"] = zero_tangent(value) if tangent is None else tangent
+            for name in jvp_reads:
+                if name not in values:  # a keyword-only argument
+                    values[name] = kwargs.get(name, defaults.get(name))
+            arguments = []
+            for name in jvp_reads:
+                arguments.append(values[name])
+            return jvp(*arguments)
+
         # A kernel named _view (the public view() checks its arguments first) is listed as "view".
-        entry = Entry(kernel.__name__.lstrip("_"), kernel, dict(formulas))
+        entry = Entry(kernel.__name__.lstrip("_"), kernel, dict(formulas), jvp=jvp)
         DERIVATIVES[entry.name] = entry
         classes: dict[str, type[Function]] = {}
 
@@ -162,6 +193,7 @@ def op(
                     ),
                     "forward": staticmethod(forward),
                     "backward": staticmethod(backward),
+                    "jvp": staticmethod(forward_derivative),
                     "__doc__": f"The autograd Function of ``{kernel.__name__}`` (generated).",
                 }
                 function = type(re.sub(r"Backward\d*$", "", name), (Function,), attributes)
@@ -189,6 +221,15 @@ def op(
         return differentiable
 
     return decorate
+
+
+def zero_tangent(value: object) -> object:
+    """The tangent of an argument that has none: zeros like a tensor, 0 for a number."""
+    if isinstance(value, Tensor):
+        return wrap_fresh(np.zeros(value._shape, dtype=value._storage.dtype))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return 0.0
+    return None
 
 
 def _take(kernel: Callable, name: str, kwargs: dict, defaults: dict):
