@@ -330,8 +330,8 @@ def setitem(tensor: Tensor, index: object, value: Tensor | ArrayLike) -> None:
     the indexed shape and is cast to ``tensor.dtype``."""
     items = _index_items(index)
     check_inplace(tensor, "setitem")
-    if needs_history(tensor, value):
-        _setitem_with_history(tensor, items, value)
+    if needs_history(tensor, value) or has_tangent(tensor, value):
+        _setitem_with_history(tensor, items, value)  # an IndexPut node, and tangents
         return
     source = _value_array(value, tensor.dtype)
     with grad_mode.no_grad():
