@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 # (engine.bool, engine.float, engine.sum, engine.max ...), as torch's do.
 # ruff: noqa: F401, E402
 # autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
-from engine import autograd, memory
+from engine import autograd, func, memory, nn
 from engine.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from engine.dtypes import DType as dtype
 from engine.dtypes import (
@@ -134,6 +134,7 @@ from engine.ops.shape import (
     transpose,
     unsqueeze,
 )
+from engine.ops.softmax import log_softmax, softmax
 from engine.random import (
     Generator,
     default_generator,

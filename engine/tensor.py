@@ -666,6 +666,7 @@ from engine.ops import (  # noqa: E402
     reduction,
 )
 from engine.ops import shape as shape_ops  # noqa: E402
+from engine.ops import softmax as softmax_ops  # noqa: E402
 
 
 def _reflected(function):
@@ -781,6 +782,8 @@ _METHODS = {
     "argmin": reduction.argmin,
     "all": reduction.all,
     "any": reduction.any,
+    "softmax": softmax_ops.softmax,
+    "log_softmax": softmax_ops.log_softmax,
     # linear algebra
     "matmul": linalg.matmul,
     "mm": linalg.mm,

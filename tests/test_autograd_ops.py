@@ -130,6 +130,9 @@ OPS = [
     ("to_float32", lambda a: a.to(lib(a).float32) * 2, [normal((3,))]),
     ("contiguous", lambda a: a.t().contiguous(), [normal((2, 3))]),
     ("clone", lambda a: a.clone(), [normal((2, 3))]),
+    ("softmax", lambda a: lib(a).softmax(a, 1), [normal((2, 3))]),
+    ("softmax_dim0", lambda a: a.softmax(0), [normal((3, 2))]),
+    ("log_softmax", lambda a: lib(a).log_softmax(a, -1), [normal((2, 3))]),
     ("setitem", set_first_row, [normal((3, 2)), normal((2,))]),
     ("copy_", copy_into, [normal((2, 3)), normal((3,))]),
 ]

@@ -27,6 +27,7 @@ LAYERS = [
         "engine.ops.elementwise",
         "engine.random",
         "engine.ops.reduction",
+        "engine.ops.softmax",
         "engine.ops.shape",
         "engine.ops.linalg",
         "engine.ops.join",
@@ -37,9 +38,11 @@ LAYERS = [
         "engine.autograd.backward_engine",
         "engine.autograd.gradcheck",
         "engine.autograd.graph",
+        "engine.autograd.forward_ad",
+        "engine.autograd.functional",
         "engine.autograd",
     ),
-    ("engine.scalar", "engine.testing", "engine.viz"),
+    ("engine.scalar", "engine.testing", "engine.viz", "engine.func", "engine.nn"),
     ("engine", "engine.grading"),
 ]
 RANK = {

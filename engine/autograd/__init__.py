@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from engine.autograd import forward_ad, graph
+from engine.autograd import forward_ad, functional, graph
 from engine.autograd.backward_engine import backward, grad
 from engine.autograd.function import (
     AccumulateGrad,
@@ -35,6 +35,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "forward_ad",
+    "functional",
     "gradgradcheck",
     "graph",
     "is_grad_enabled",
