@@ -7,7 +7,11 @@ ordinary tensor ops (``self: grad * other``), and a code generator turns the ent
 decorated with :func:`op`, whose keyword arguments are the VJPs, one per differentiable
 argument of the kernel::
 
-    @op(input=lambda grad, other: grad * other, other=lambda grad, input: grad * input)
+    @op(
+        input=lambda grad, other: grad * other,
+        other=lambda grad, input: grad * input,
+        jvp=lambda input, other, input_t, other_t: input_t * other + other_t * input,
+    )
     def mul(input, other):
         return iterator.compute(np.multiply, (input, other), result_type(input, other))
 
@@ -26,6 +30,11 @@ for every op, is what the generated code does in torch:
   by hand.
 * **higher derivatives**: formulas are written with engine ops, so with
   ``create_graph=True`` the backward pass is itself recorded and can be differentiated again.
+* **forward mode**: ``jvp=`` is the entry's Jacobian-vector product, torch's ``result:`` line.
+  It reads the arguments, ``result``, and each argument's tangent as ``<argument>_t`` (zero for
+  an argument without one): ``mul``'s is ``input_t * other + other_t * input``.  When a dual
+  level is open (:mod:`engine.autograd.forward_ad`), ``Function.apply`` evaluates it right after
+  the kernel, and the result's tangent is converted to the result's shape and dtype.
 
 Ops that return several outputs (``max(dim)``: values and indices) and ops whose backward is
 a different kind of op (indexing's gather/scatter pair) remain hand-written ``Function``
