@@ -181,3 +181,62 @@ def test_custom_function_without_jvp_raises_like_torch():
             lambda: make(torch.autograd.Function).apply(torch_forward_ad.make_dual(tx, tt)),
             "You must implement the jvp function",
         )
+
+
+# ----------------------------------------------- hypothesis: strided and broadcast inputs
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from strategies import broadcastable_pairs, tensor_pairs  # noqa: E402
+
+BINARY = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (b * b + 1),
+    "maximum": lambda a, b: (engine if isinstance(a, engine.Tensor) else torch).maximum(a, b),
+    "where": lambda a, b: (engine if isinstance(a, engine.Tensor) else torch).where(a > b, a, b),
+}
+UNARY = {
+    "exp_sum": lambda a: a.exp().sum(-1) if a.ndim else a.exp(),
+    "tanh_view": lambda a: a.tanh().reshape(-1),
+    "softmax": lambda a: a.softmax(-1) if a.ndim else a.sigmoid(),
+    "clone_t": lambda a: (a.t() if a.ndim == 2 else a).clone() * 2,
+}
+
+
+def _jvps(function, ours, theirs, seed):
+    tangents = _tangents(ours, seed)
+    _, tangent = _engine_jvp(
+        function, ours, [engine.tensor(t, dtype=engine.float64) for t in tangents]
+    )
+    _, torch_tangent = torch.func.jvp(
+        function, tuple(theirs), tuple(torch.tensor(t, dtype=torch.float64) for t in tangents)
+    )
+    assert_grads_match([tangent], [torch_tangent], 1e-10, 1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(pairs=broadcastable_pairs(("float64",)), name=st.sampled_from(sorted(BINARY)))
+def test_binary_jvp_on_broadcast_inputs_matches_torch(pairs, name):
+    (a, ta), (b, tb) = pairs
+    _jvps(BINARY[name], [a, b], [ta, tb], seed=len(name))
+
+
+@settings(max_examples=25, deadline=None)
+# Not expanded: torch refuses a tangent for a primal with overlapping memory (stride 0).
+@given(
+    pair=tensor_pairs(("float64",), max_dims=3, allow_expand=False),
+    name=st.sampled_from(sorted(UNARY)),
+)
+def test_unary_jvp_on_non_contiguous_inputs_matches_torch(pair, name):
+    ours, theirs = pair
+    _jvps(UNARY[name], [ours], [theirs], seed=len(name))
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_jvp_at_ties_matches_torch(name):
+    (a, ta), (b, tb) = _both([1.0, 3.0, 4.0]), _both([3.0, 3.0, 3.0])
+
+    def function(first, second):
+        return getattr(engine if isinstance(first, engine.Tensor) else torch, name)(first, second)
+
+    _jvps(function, [a, b], [ta, tb], seed=3)

@@ -473,6 +473,13 @@ def _winner_grad(grad: Tensor, mine: Tensor, theirs: Tensor, loses) -> Tensor:
     return where(loses(mine, theirs), 0.0, shared)
 
 
+def _winner_tangent(input: Tensor, other: Tensor, input_t, other_t, wins) -> Tensor:
+    """maximum/minimum JVP: the winner's tangent, the mean of both tangents on ties."""
+    return where(
+        eq(input, other), (input_t + other_t) / 2, where(wins(input, other), input_t, other_t)
+    )
+
+
 def _require_tensors(name: str, *operands) -> None:
     for operand in operands:
         if not isinstance(operand, Tensor):
@@ -484,8 +491,8 @@ def _require_tensors(name: str, *operands) -> None:
 @op(
     input=lambda grad, input, other: _winner_grad(grad, input, other, lt),
     other=lambda grad, input, other: _winner_grad(grad, other, input, lt),
-    # torch's formula: the tangent of the larger operand (other's on ties).
-    jvp=lambda input, other, input_t, other_t: where(gt(input, other), input_t, other_t),
+    # The tangent of the larger operand; on ties the mean of both (as backward splits it).
+    jvp=lambda input, other, input_t, other_t: _winner_tangent(input, other, input_t, other_t, gt),
 )
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise larger of two tensors (nan wins), broadcasting; the gradient goes to the
@@ -497,7 +504,7 @@ def maximum(input: Tensor, other: Tensor) -> Tensor:
 @op(
     input=lambda grad, input, other: _winner_grad(grad, input, other, gt),
     other=lambda grad, input, other: _winner_grad(grad, other, input, gt),
-    jvp=lambda input, other, input_t, other_t: where(lt(input, other), input_t, other_t),
+    jvp=lambda input, other, input_t, other_t: _winner_tangent(input, other, input_t, other_t, lt),
 )
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise smaller of two tensors (nan wins), broadcasting."""

@@ -38,8 +38,9 @@ def _prepare(input: Tensor, dim: int, dtype: DType | None, kernel: str) -> tuple
 
 
 def _shifted(values: np.ndarray, axis: int) -> np.ndarray:
-    """``x - max(x)`` along ``axis`` (0-d: ``x - x``); an all ``-inf`` row stays ``nan``-free."""
-    if values.ndim == 0:
+    """``x - max(x)`` along ``axis`` (0-d or empty: ``x - x``); a row whose maximum is not
+    finite (all ``-inf``) is not shifted."""
+    if values.ndim == 0 or values.size == 0:
         return values - values
     peak = np.max(values, axis=axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)
