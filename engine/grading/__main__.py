@@ -7,14 +7,12 @@ exercise fails (useful in CI for the solutions).
 """
 
 import argparse
-import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from engine.grading import EXERCISES
 from engine.grading.core import DEFAULT_TIME_LIMIT_S
-from engine.grading.notebooks import format_report, grade_notebook, worker
+from engine.grading.notebooks import format_report, grade_notebook, worker_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,12 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds each exercise may run (default: %(default)s)",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.worker:  # internal: grade one exercise of one notebook, print the result as JSON
+    if args.worker:  # internal: grade one exercise of one notebook (see notebooks.worker_main)
         notebook, name = args.paths
-        print(json.dumps(asdict(worker(notebook, name, args.time_limit))))
-        return 0
+        worker_main(notebook, name, args.time_limit, args.result_fd)
 
     chapters = {exercise.chapter for exercise in EXERCISES.values()}
     notebooks = []

@@ -74,7 +74,18 @@ def check_sum_to_shape(sum_to_shape) -> str:
     return f"{len(cases)} cases passed"
 
 
-@exercise(CHAPTER, "matmul_backward", "the gradients of C = A @ B")
+# Autograd itself, in the engine and in torch: what these exercises ask you to do by hand.
+AUTOGRAD = (
+    "engine.autograd.grad",
+    "engine.autograd.backward",
+    "engine.Tensor.backward",
+    "torch.autograd.grad",
+    "torch.autograd.backward",
+    "torch.Tensor.backward",
+)
+
+
+@exercise(CHAPTER, "matmul_backward", "the gradients of C = A @ B", forbidden=AUTOGRAD)
 def check_matmul_backward(matmul_backward) -> str:
     for number, (n, k, m) in enumerate([(2, 3, 4), (1, 5, 1), (4, 4, 4), (3, 1, 2)]):
         a, b, grad_c = (
@@ -105,7 +116,12 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-@exercise(CHAPTER, "softmax_backward", "the gradient through softmax, from its output")
+@exercise(
+    CHAPTER,
+    "softmax_backward",
+    "the gradient through softmax, from its output",
+    forbidden=AUTOGRAD,
+)
 def check_softmax_backward(softmax_backward) -> str:
     for number, shape in enumerate([(4,), (3, 5), (2, 3, 4), (1, 1)]):
         x = _random(shape, number) * 3

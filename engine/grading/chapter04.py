@@ -26,6 +26,19 @@ def check_swish(swish) -> str:
         isinstance(swish, type) and issubclass(swish, engine.autograd.Function),
         f"expected a subclass of engine.autograd.Function, got {swish!r}",
     )
+    # The exercise is forward and backward; an apply that computes the answer with autograd
+    # ops (so that the engine differentiates it) skips both.
+    expect(
+        "Swish",
+        swish.apply.__func__ is engine.autograd.Function.apply.__func__,
+        "define forward and backward and leave apply alone: Swish.apply is overridden",
+    )
+    for method in ("forward", "backward"):
+        expect(
+            "Swish",
+            getattr(swish, method) is not getattr(engine.autograd.Function, method),
+            f"Swish must define its own static {method}(ctx, ...)",
+        )
     values = np.linspace(-5, 5, 11)
     x = _float64(values)
     out = swish.apply(x)
@@ -129,7 +142,12 @@ def _check_order(case: str, order, loss) -> None:
                 )
 
 
-@exercise(CHAPTER, "backward_order", "a topological order of a tensor graph's grad_fn nodes")
+@exercise(
+    CHAPTER,
+    "backward_order",
+    "a topological order of a tensor graph's grad_fn nodes",
+    forbidden=("engine.autograd.graph.nodes",),
+)
 def check_backward_order(backward_order) -> str:
     x, w = _float64([[1.0, 2.0]]), _float64([[0.5], [-1.0]])
     hidden = x @ w
@@ -138,10 +156,18 @@ def check_backward_order(backward_order) -> str:
         "backward_order(loss) for sum(h*h + exp(h)), h = x @ w", backward_order(loss), loss
     )
 
+    # Two paths of different lengths into h: a breadth-first order reaches h's node through
+    # the short path before the exp nodes on the long path, which pass gradients to it.
+    h = x * 2.0
+    loss = (h.exp().exp() + h).sum()
+    _check_order(
+        "backward_order(loss) for sum(exp(exp(h)) + h), h = x * 2", backward_order(loss), loss
+    )
+
     y = _float64([1.0])
     node = y
     for _ in range(20_000):
         node = node * 1.0
     loss = node.sum()
     _check_order("backward_order of a chain of 20,000 multiplications", backward_order(loss), loss)
-    return "2 cases passed"
+    return "3 cases passed"
