@@ -105,3 +105,39 @@ def test_prints_inside_the_learners_code_do_not_reach_the_verdict(capsys):
     check("mul", mul)
     printed = capsys.readouterr().out
     assert printed.startswith("[FAIL] mul:") and "debugging output" not in printed
+
+
+def _loop(fix: str):
+    """The debug exercise's loop with one of the fixes a learner might try."""
+
+    def gradients_per_step(w, batches):
+        gradients = []
+        for x in batches:
+            if fix == "zero_" and w.grad is not None:
+                w.grad.zero_()
+            loss = (w * x).sum() ** 2
+            loss.backward()
+            gradients.append(w.grad.clone() if fix == "clone" else w.grad)
+        return gradients
+
+    return gradients_per_step
+
+
+def test_the_debug_exercise_catches_each_half_fix_and_says_why():
+    untouched = grade("gradients_per_step", _loop("none"))
+    zeroed = grade("gradients_per_step", _loop("zero_"))
+    cloned = grade("gradients_per_step", _loop("clone"))
+    assert not untouched.passed and "same gradient memory" in untouched.message
+    assert not zeroed.passed and "same gradient memory" in zeroed.message
+    assert not cloned.passed and ".grad accumulates" in cloned.message
+
+
+def test_a_prediction_is_graded_and_explained():
+    from engine.grading import raises
+
+    right = grade("permute_then_view", lambda: ((1, 12, 4), raises(RuntimeError)))
+    wrong = grade("permute_then_view", lambda: ((1, 12, 4), (24,)))
+    assert right.passed and "permute moves no data" in right.message
+    assert not wrong.passed and "you predicted (24,), but it gives raises(RuntimeError)" in (
+        wrong.message
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import engine
-from engine.grading.core import CheckFailed, exercise, expect, expect_type
+from engine.grading.core import CheckFailed, exercise, expect, expect_type, explain, outcome
 from engine.testing import same_storage
 
 CHAPTER = "02_tensors"
@@ -191,3 +191,36 @@ def check_sliding_windows(sliding_windows) -> str:
         )
         _expect_same_view(case, tensor.unfold(0, size, step), sliding_windows(tensor, size, step))
     return f"{len(cases)} cases passed"
+
+
+@exercise(
+    CHAPTER,
+    "permute_then_view",
+    "predict a permuted tensor's strides, and whether view works on it",
+    kind="predict",
+)
+def check_permute_then_view(permute_then_view) -> str:
+    prediction = permute_then_view()
+    case = "permute_then_view()"
+    expect(
+        case,
+        isinstance(prediction, tuple) and len(prediction) == 2,
+        f"return a tuple (strides, what view(24) does), got {prediction!r}",
+    )
+    strides, view = prediction
+    permuted = engine.zeros(2, 3, 4).permute(2, 0, 1)
+    first = explain(
+        "engine.zeros(2, 3, 4).permute(2, 0, 1).stride()",
+        tuple(strides) if isinstance(strides, list | tuple) else strides,
+        permuted.stride(),
+        "permute moves no data: the strides (12, 4, 1) are reordered like the dims.",
+    )
+    second = explain(
+        "its .view(24)",
+        view,
+        outcome(lambda: tuple(permuted.view(24).shape)),
+        "Its elements are 4 apart in storage along the last dim, 12 apart along the middle "
+        "one and 1 apart along the first: no single stride walks them in row-major order, so "
+        "view refuses (RuntimeError); reshape would copy.",
+    )
+    return f"{first} {second}"

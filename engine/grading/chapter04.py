@@ -171,3 +171,43 @@ def check_backward_order(backward_order) -> str:
     loss = node.sum()
     _check_order("backward_order of a chain of 20,000 multiplications", backward_order(loss), loss)
     return "3 cases passed"
+
+
+def _true_gradients(weights: np.ndarray, batches: list[np.ndarray]) -> list[np.ndarray]:
+    """d/dw (w . x)^2 = 2 (w . x) x, for each batch on its own."""
+    return [2 * float(weights @ x) * x for x in batches]
+
+
+@exercise(
+    CHAPTER,
+    "gradients_per_step",
+    "fix a loop whose per-step gradients come out wrong",
+    kind="debug",
+)
+def check_gradients_per_step(gradients_per_step) -> str:
+    weights = np.array([0.5, -1.0, 2.0])
+    batches = [np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.5, 0.0]), np.array([2.0, 0.0, 1.0])]
+    w = _float64(weights)
+    got = gradients_per_step(w, [_float64(x, requires_grad=False) for x in batches])
+    case = "gradients_per_step(w, three batches)"
+    expect(
+        case,
+        isinstance(got, list) and len(got) == len(batches),
+        f"expected a list of {len(batches)} gradients, got {got!r:.80}",
+    )
+    expected = _true_gradients(weights, batches)
+    tensors = [g for g in got if isinstance(g, engine.Tensor)]
+    shared = len({id(g._storage) for g in tensors}) < len(tensors)
+    values = [np.asarray(g.tolist() if isinstance(g, engine.Tensor) else g) for g in got]
+    for step, (want, have) in enumerate(zip(expected, values, strict=True)):
+        if have.shape != want.shape or not np.allclose(have, want, rtol=1e-12, atol=1e-12):
+            hint = ""
+            if shared:
+                hint = (
+                    " (the list holds the same gradient memory more than once: every entry "
+                    "shows what the last steps left in it)"
+                )
+            elif step and np.allclose(have, sum(expected[: step + 1])):
+                hint = " (that is the sum of the gradients so far: .grad accumulates)"
+            raise CheckFailed(f"{case}, step {step}: expected {want}, got {have}{hint}")
+    return "each step's gradient is that step's alone"

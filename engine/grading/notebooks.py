@@ -224,10 +224,16 @@ def grade_notebook(
         process.stdin.close()
         process.stdin = None  # given: communicate() must not touch it again
         workers[ex.name] = (process, read_end)
-    return [
-        _collect(name, process, read_end, token, deadline)
-        for name, (process, read_end) in workers.items()
-    ]
+    try:
+        return [
+            _collect(name, process, read_end, token, deadline)
+            for name, (process, read_end) in workers.items()
+        ]
+    finally:  # whatever went wrong here, no worker outlives the grading
+        for process, _ in workers.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def _collect(

@@ -1,0 +1,64 @@
+"""One verdict, and no forgery: each notebook under ``tests/grading_cases/`` is run top to
+bottom in a Jupyter kernel (what a learner sees in the check cells) and graded from the shell
+(what ``make grade`` reports); both must give the verdicts expected here."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from engine.grading.notebooks import checked_name, grade_notebook
+
+CASES = Path(__file__).resolve().parent / "grading_cases"
+EXPECTED = {
+    # An answer below its stub, a helper in an untagged cell, display and prints without a
+    # newline all pass; untouched stubs next to a cell that does not parse fail, and only they.
+    "one_verdict": {
+        "mul": True,
+        "relu": True,
+        "tanh": True,
+        "topological_order": False,
+        "backward": False,
+    },
+    # Untouched stubs behind a replaced registry, fake printed verdicts, atexit and sys.exit.
+    "forgery": dict.fromkeys(["mul", "relu", "tanh", "topological_order", "backward"], False),
+}
+
+
+def notebook_verdicts(path: Path) -> dict[str, bool]:
+    """Run the notebook in a kernel and read each check cell's [PASS]/[FAIL] line."""
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
+    verdicts = {}
+    for cell in notebook.cells:
+        name = checked_name(cell.source) if cell.cell_type == "code" else None
+        if name is None:
+            continue
+        text = "".join(output.get("text", "") for output in cell.outputs)
+        match = re.search(rf"\[(PASS|FAIL)\] {name}:", text)
+        assert match, f"no verdict printed by the check cell of {name}: {text!r}"
+        verdicts[name] = match.group(1) == "PASS"
+    return verdicts
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_notebook_and_shell_give_the_expected_verdict(case):
+    path = CASES / case / "01_backprop_by_hand.ipynb"
+    shell = {result.exercise: result for result in grade_notebook(path)}
+    assert {name: result.passed for name, result in shell.items()} == EXPECTED[case], {
+        name: result.message for name, result in shell.items()
+    }
+    assert notebook_verdicts(path) == EXPECTED[case]
+    for name, passed in EXPECTED[case].items():
+        if not passed:
+            assert "not attempted yet" in shell[name].message, shell[name].message
