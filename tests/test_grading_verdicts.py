@@ -26,6 +26,19 @@ EXPECTED = {
     },
     # Untouched stubs behind a replaced registry, fake printed verdicts, atexit and sys.exit.
     "forgery": dict.fromkeys(["mul", "relu", "tanh", "topological_order", "backward"], False),
+    # Wrong answers the old cases passed, and answers that call the engine's or torch's own
+    # version: each fails, and the shell's message says why.
+    "wrong_answers_02": {"broadcast_shapes": False, "transpose": False, "sliding_windows": False},
+    "wrong_answers_03": {"matmul_backward": False},
+    "wrong_answers_04": {"Swish": False, "backward_order": False},
+}
+WHY = {
+    "broadcast_shapes": "(2, 3), (4, 3)",
+    "transpose": "your answer called engine.Tensor.transpose",
+    "sliding_windows": "size=3, step=4",
+    "matmul_backward": "your answer called torch.Tensor.backward",
+    "Swish": "apply is overridden",
+    "backward_order": "exp(exp(h)) + h",
 }
 
 
@@ -53,12 +66,12 @@ def notebook_verdicts(path: Path) -> dict[str, bool]:
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_notebook_and_shell_give_the_expected_verdict(case):
-    path = CASES / case / "01_backprop_by_hand.ipynb"
+    (path,) = (CASES / case).glob("*.ipynb")
     shell = {result.exercise: result for result in grade_notebook(path)}
-    assert {name: result.passed for name, result in shell.items()} == EXPECTED[case], {
-        name: result.message for name, result in shell.items()
-    }
+    graded = {name: shell[name].passed for name in EXPECTED[case]}
+    assert graded == EXPECTED[case], {name: shell[name].message for name in EXPECTED[case]}
     assert notebook_verdicts(path) == EXPECTED[case]
     for name, passed in EXPECTED[case].items():
         if not passed:
-            assert "not attempted yet" in shell[name].message, shell[name].message
+            why = WHY.get(name, "not attempted yet")
+            assert why in shell[name].message, shell[name].message

@@ -11,6 +11,12 @@ From the shell (``make grade``)::
 
 Each chapter's checks live in one module here (``chapter01`` ...); importing this package
 registers all of them.
+
+Why the checks live inside the ``engine`` package rather than in a top-level package of their
+own: the checks compare answers with the engine (and so need it), one ``pip install`` of the
+repository gives a learner in Colab both, and nothing is hidden by moving them -- the
+reference answers are in ``solutions/`` anyway.  The grading modules import the engine's public
+API only; the engine never imports them (``tests/test_layers.py``).
 """
 
 from engine.grading import (  # noqa: F401  (importing a chapter module registers its checks)
