@@ -39,40 +39,13 @@ TARGETS = {"mlp_step": (2.0, 1.5), "small_ops": (10.0, 8.0), "deep_chain": (6.0,
 
 
 def _leaf(lib, values: np.ndarray):
-    if lib is torch:
-        return torch.tensor(values, dtype=torch.float32, requires_grad=True)
-    return engine.tensor(values, dtype=engine.float32, requires_grad=True)
-
-
-def _constant(lib, values: np.ndarray):
-    dtype = torch.float32 if lib is torch else engine.float32
-    return lib.tensor(values, dtype=dtype)
+    return calls._leaf(values, lib)
 
 
 def mlp_step(lib) -> Callable[[], None]:
-    """One SGD step of a 64-256-256-10 ReLU MLP on a batch of 256, mean squared error."""
-    rng = np.random.default_rng(0)
-    sizes = [64, 256, 256, 10]
-    parameters = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        bound = 1 / np.sqrt(fan_in)
-        parameters.append(_leaf(lib, rng.uniform(-bound, bound, (fan_in, fan_out))))
-        parameters.append(_leaf(lib, rng.uniform(-bound, bound, fan_out)))
-    inputs = _constant(lib, rng.standard_normal((256, sizes[0])))
-    targets = _constant(lib, rng.standard_normal((256, sizes[-1])))
-
-    def step() -> None:
-        hidden = inputs
-        for layer in range(0, len(parameters), 2):
-            hidden = hidden @ parameters[layer] + parameters[layer + 1]
-            if layer + 2 < len(parameters):
-                hidden = hidden.relu()
-        ((hidden - targets) ** 2).mean().backward()
-        with lib.no_grad():
-            for parameter in parameters:
-                parameter -= 0.01 * parameter.grad
-                parameter.grad.zero_()
-
+    """One SGD step of a 64-256-256-10 ReLU MLP on a batch of 256, mean squared error (the
+    workload of ``benchmarks/calls.py``, on a bigger batch)."""
+    step, _ = calls.mlp_step_workload(batch=256, lib=lib)
     return step
 
 

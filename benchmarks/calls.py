@@ -37,8 +37,9 @@ def count_calls(function: Callable[[], object]) -> int:
     return count - 1  # the call of `function` itself
 
 
-def _leaf(values: np.ndarray) -> engine.Tensor:
-    return engine.tensor(values, dtype=engine.float32, requires_grad=True)
+def _leaf(values: np.ndarray, lib=engine):
+    """A float32 leaf that requires grad, in ``lib`` (``engine`` or ``torch``)."""
+    return lib.tensor(values, dtype=lib.float32, requires_grad=True)
 
 
 def mul_forward() -> int:
@@ -56,18 +57,19 @@ def mul_sum_backward() -> int:
     return count_calls(lambda: (x * w + b).sum().backward()) - forward
 
 
-def mlp_step_workload(batch: int = 64, seed: int = 0):
+def mlp_step_workload(batch: int = 64, seed: int = 0, lib=engine):
     """One step of a 64-256-256-10 MLP (ReLU) with a mean squared error loss and a manual SGD
-    update under no_grad; returns ``(step, parameters)``."""
+    update under no_grad, in ``lib`` (``engine`` or ``torch``: the same code runs on both);
+    returns ``(step, parameters)``."""
     rng = np.random.default_rng(seed)
     sizes = [64, 256, 256, 10]
     parameters = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         bound = 1 / np.sqrt(fan_in)
-        parameters.append(_leaf(rng.uniform(-bound, bound, (fan_in, fan_out))))
-        parameters.append(_leaf(rng.uniform(-bound, bound, fan_out)))
-    inputs = engine.tensor(rng.standard_normal((batch, sizes[0])), dtype=engine.float32)
-    targets = engine.tensor(rng.standard_normal((batch, sizes[-1])), dtype=engine.float32)
+        parameters.append(_leaf(rng.uniform(-bound, bound, (fan_in, fan_out)), lib))
+        parameters.append(_leaf(rng.uniform(-bound, bound, fan_out), lib))
+    inputs = lib.tensor(rng.standard_normal((batch, sizes[0])), dtype=lib.float32)
+    targets = lib.tensor(rng.standard_normal((batch, sizes[-1])), dtype=lib.float32)
 
     def step() -> None:
         hidden = inputs
@@ -77,7 +79,7 @@ def mlp_step_workload(batch: int = 64, seed: int = 0):
                 hidden = hidden.relu()
         loss = ((hidden - targets) ** 2).mean()
         loss.backward()
-        with engine.no_grad():
+        with lib.no_grad():
             for parameter in parameters:
                 parameter -= 0.01 * parameter.grad
                 parameter.grad.zero_()

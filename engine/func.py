@@ -53,6 +53,16 @@ def _differentiable_copy(tensor: Tensor) -> Tensor:
     return leaf
 
 
+def _with_differentiable_inputs(args: tuple, argnums: Argnums) -> tuple[list, list]:
+    """``args`` with each one in ``argnums`` replaced by a :func:`_differentiable_copy`, and
+    the list of those copies (the inputs to differentiate with respect to)."""
+    positions = _check_argnums(argnums, len(args))
+    args = list(args)
+    for position in positions:
+        args[position] = _differentiable_copy(args[position])
+    return args, [args[position] for position in positions]
+
+
 def _outer_graph(args: Sequence) -> bool:
     """Whether an enclosing transform differentiates through this one (then the results must
     stay in the graph: ``create_graph``)."""
@@ -77,11 +87,8 @@ def grad_and_value(func: Callable, argnums: Argnums = 0, has_aux: bool = False) 
     ``f`` with respect to ``args[argnums]`` (a tuple of them for a tuple of argnums)."""
 
     def wrapper(*args):
-        positions = _check_argnums(argnums, len(args))
         keep_graph = _outer_graph(args)
-        args = list(args)
-        for position in positions:
-            args[position] = _differentiable_copy(args[position])
+        args, inputs = _with_differentiable_inputs(args, argnums)
         with grad_mode.enable_grad():
             output, aux = _split_aux(func(*args), has_aux, "grad_and_value")
         if not isinstance(output, Tensor) or output.ndim != 0:
@@ -91,7 +98,6 @@ def grad_and_value(func: Callable, argnums: Argnums = 0, has_aux: bool = False) 
                 f"tensor with {dims} dims. Maybe you wanted to use the vjp or jacrev APIs "
                 "instead?"
             )
-        inputs = [args[position] for position in positions]
         if output.requires_grad:
             grads = autograd_grad(output, inputs, create_graph=keep_graph, allow_unused=True)
         else:
@@ -204,12 +210,8 @@ def jacrev(func: Callable, argnums: Argnums = 0, *, has_aux: bool = False) -> Ca
     (a tuple per input for a tuple of argnums, and per output for a tuple of outputs)."""
 
     def wrapper(*args):
-        positions = _check_argnums(argnums, len(args))
         keep_graph = _outer_graph(args)
-        args = list(args)
-        for position in positions:
-            args[position] = _differentiable_copy(args[position])
-        inputs = [args[position] for position in positions]
+        args, inputs = _with_differentiable_inputs(args, argnums)
         with grad_mode.enable_grad():
             output, aux = _split_aux(func(*args), has_aux, "jacrev")
         outputs = output if isinstance(output, tuple) else (output,)
