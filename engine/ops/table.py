@@ -104,6 +104,7 @@ def op(
     full sum, ``SumBackward1`` with ``dim``).  ``numbers_are_inputs``: a Python-number operand
     gets an empty edge, as in torch's ``(x * 2).grad_fn.next_functions``.
     ``non_differentiable``: tensor arguments with no edge at all (``where``'s condition).
+    ``jvp``: the forward-mode formula, reading arguments, ``result`` and ``<argument>_t``.
     """
 
     def decorate(kernel: Callable) -> Callable:
@@ -137,8 +138,8 @@ def op(
 
         def forward(ctx, *args, **kwargs):
             result = kernel(*args, **kwargs)
-            if grad_mode.FORWARD_AD.active:  # the JVP, computed next, reads the call
-                ctx.forward_call = (args, kwargs, result)
+            if grad_mode.FORWARD_AD.active and _has_tangent(args):
+                ctx.forward_call = (args, kwargs, result)  # for the JVP, computed next
             if type(ctx) is not FunctionCtx:  # a graph node is being recorded
                 needs = ctx.needs_input_grad
                 what = save_plans.get(needs)
@@ -173,7 +174,7 @@ def op(
             """The JVP formula, given each argument's tangent (zero where there is none)."""
             if jvp is None:
                 raise RuntimeError(f"{entry.name} has no forward-mode derivative (JVP)")
-            args, kwargs, result = ctx.forward_call
+            args, kwargs, result = vars(ctx).pop("forward_call")  # read once, not kept
             values = {_RESULT: result}
             for name, value, tangent in zip(positional, args, tangents, strict=False):
                 values[name] = value
@@ -230,6 +231,13 @@ def op(
         return differentiable
 
     return decorate
+
+
+def _has_tangent(args: tuple) -> bool:
+    for argument in args:
+        if isinstance(argument, Tensor) and argument._tangent is not None:
+            return True
+    return False
 
 
 def zero_tangent(value: object) -> object:
