@@ -209,3 +209,24 @@ def test_a_missing_definition_is_reported(tmp_path):
     path = notebook_with(tmp_path, "01_backprop_by_hand", "x = 1")
     results = grade_notebook(path)
     assert "no definition of 'mul'" in results[0].message
+
+
+def test_workers_run_at_most_parallel_at_a_time(monkeypatch):
+    from engine.grading import notebooks
+
+    live, most = [0], [0]
+
+    class Counted(notebooks._Worker):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            live[0] += 1
+            most[0] = max(most[0], live[0])
+
+        def result(self, token):
+            live[0] -= 1
+            return super().result(token)
+
+    monkeypatch.setattr(notebooks, "_Worker", Counted)
+    results = grade_notebook(ROOT / "solutions" / "01_backprop_by_hand.ipynb", parallel=2)
+    assert all(result.passed for result in results) and len(results) == 5
+    assert most[0] == 2

@@ -31,6 +31,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -187,78 +188,107 @@ def grade_notebook(
     notebook: Path,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     start_up_margin_s: float = START_UP_MARGIN_S,
+    parallel: int | None = None,
 ) -> list[Result]:
     """Grade every exercise of the chapter that ``notebook`` belongs to (by its file name).
 
-    One worker process per exercise, all started at once.  The learner's cells and the check
-    each get ``time_limit_s``; a worker still alive ``start_up_margin_s`` after that (code that
-    blocks the alarm signal) is killed.
+    One worker process per exercise, at most ``parallel`` at a time (default: one per CPU, so
+    that a correct answer is not slowed past its time limit by its own siblings).  The
+    learner's cells and the check each get ``time_limit_s``; a worker still alive
+    ``start_up_margin_s`` after that (code that blocks the alarm signal) is killed.
     """
     notebook = Path(notebook)
-    deadline = time.monotonic() + 2 * time_limit_s + start_up_margin_s
     token = secrets.token_hex(16)
-    workers = {}
-    for ex in exercises_of(notebook.stem):
+    limit = max(1, parallel or os.cpu_count() or 1)
+    pending = [ex.name for ex in exercises_of(notebook.stem)]
+    running: dict[str, _Worker] = {}
+    results: dict[str, Result] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < limit:
+                name = pending.pop(0)
+                running[name] = _Worker(notebook, name, time_limit_s, start_up_margin_s, token)
+            for name, worker in list(running.items()):
+                if worker.done():
+                    results[name] = worker.result(token)
+                    del running[name]
+            time.sleep(0.01)
+    finally:  # whatever went wrong here, no worker outlives the grading
+        for worker in running.values():
+            worker.stop()
+    return [results[ex.name] for ex in exercises_of(notebook.stem)]
+
+
+class _Worker:
+    """One worker process grading one exercise: its verdict pipe, its stderr file, its
+    deadline."""
+
+    def __init__(self, notebook: Path, name: str, limit: float, margin: float, token: str):
+        self.name = name
+        self.deadline = time.monotonic() + 2 * limit + margin
         read_end, write_end = os.pipe()
-        process = subprocess.Popen(
+        self.read_end = read_end
+        # stderr goes to a file, not a pipe: a chatty worker must never block on a full pipe.
+        self.stderr = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "engine.grading",
                 "--worker",
                 str(notebook),
-                ex.name,
+                name,
                 "--time-limit",
-                str(time_limit_s),
+                str(limit),
                 "--result-fd",
                 str(write_end),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             pass_fds=(write_end,),
-            text=True,
         )
         os.close(write_end)
-        process.stdin.write(token + "\n")
-        process.stdin.close()
-        process.stdin = None  # given: communicate() must not touch it again
-        workers[ex.name] = (process, read_end)
-    try:
-        return [
-            _collect(name, process, read_end, token, deadline)
-            for name, (process, read_end) in workers.items()
-        ]
-    finally:  # whatever went wrong here, no worker outlives the grading
-        for process, _ in workers.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        self.process.stdin.write(token.encode() + b"\n")
+        self.process.stdin.close()
+        self.killed = False
 
+    def done(self) -> bool:
+        """Finished, or past its deadline (then killed)."""
+        if self.process.poll() is not None:
+            return True
+        if time.monotonic() > self.deadline:
+            self.stop()
+            self.killed = True
+            return True
+        return False
 
-def _collect(
-    name: str, worker: subprocess.Popen, read_end: int, token: str, deadline: float
-) -> Result:
-    """Wait for one worker until ``deadline`` and read its verdict from its pipe."""
-    try:
-        _, stderr = worker.communicate(timeout=max(deadline - time.monotonic(), 0.1))
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.communicate()
-        os.close(read_end)
-        return Result(
-            name, False, "killed: the code ran past the time limit and ignored the request to stop"
-        )
-    with os.fdopen(read_end, "rb") as pipe:
-        received = pipe.read().decode(errors="replace")
-    for line in received.splitlines():
-        if line.startswith(token + " "):
-            try:
-                return Result(**json.loads(line[len(token) + 1 :]))
-            except (json.JSONDecodeError, TypeError):
-                break
-    detail = (stderr.strip().splitlines() or ["no verdict came back"])[-1]
-    return Result(name, False, f"the grader process crashed: {detail}")
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def result(self, token: str) -> Result:
+        """The verdict the worker sent with ``token``, or what went wrong."""
+        with os.fdopen(self.read_end, "rb") as pipe:
+            received = pipe.read().decode(errors="replace")
+        self.stderr.seek(0)
+        stderr = self.stderr.read().decode(errors="replace")
+        self.stderr.close()
+        if self.killed:
+            return Result(
+                self.name,
+                False,
+                "killed: the code ran past the time limit and ignored the request to stop",
+            )
+        for line in received.splitlines():
+            if line.startswith(token + " "):
+                try:
+                    return Result(**json.loads(line[len(token) + 1 :]))
+                except (json.JSONDecodeError, TypeError):
+                    break
+        detail = (stderr.strip().splitlines() or ["no verdict came back"])[-1]
+        return Result(self.name, False, f"the grader process crashed: {detail}")
 
 
 def format_report(reports: dict[Path, list[Result]]) -> str:
