@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import random
 from collections.abc import Callable, Iterable
 
@@ -58,7 +59,7 @@ class Value:
     ):
         if isinstance(data, Value):
             raise TypeError("Value(...) takes a number, not a Value; use the Value itself")
-        if not isinstance(data, (int, float)):
+        if not isinstance(data, numbers.Real):  # Python and NumPy ints and floats
             raise TypeError(f"Value(...) takes an int or float, got {type(data).__name__}")
         self.data = float(data)
         self.grad = 0.0

@@ -256,6 +256,8 @@ def test_double_backward_matches_torch(name, function, generators):
         ("prod_dim_with_zero", lambda a: a.view(2, 2).prod(1), [0.0, 2.0, 3.0, 4.0]),
         ("sqrt_at_zero", lambda a: a.sqrt(), [0.0, 4.0]),
         ("pow_zero_exponent", lambda a: a**0, [0.0, 2.0]),
+        ("negative_base_to_tensor_power_is_nan", lambda a: (-2.0) ** a, [1.0, 2.0, 0.5]),
+        ("negative_tensor_base_to_tensor_power", lambda a: a ** (a * 0 + 2.0), [-2.0, 3.0]),
     ],
 )
 def test_gradients_at_ties_and_kinks_match_torch(name, function, values):

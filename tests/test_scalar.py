@@ -234,3 +234,13 @@ def test_mlp_parameters_and_zero_grad():
     assert [p.data for p in MLP(2, [4, 4, 1], seed=1).parameters()] == [
         p.data for p in model.parameters()
     ]
+
+
+def test_value_accepts_numpy_numbers():
+    import numpy as np
+
+    for number in (np.float32(1.5), np.float64(-2.0), np.int64(3), np.int8(-4)):
+        value = Value(number)
+        assert isinstance(value.data, float) and value.data == float(number)
+    with pytest.raises(TypeError):
+        Value("1.0")

@@ -273,3 +273,14 @@ def test_to_numpy_handles_both_libraries_and_bfloat16():
     assert to_numpy(engine.tensor([1.0], dtype=engine.bfloat16)).dtype == np.float32
     requires = torch.ones(2, requires_grad=True) * 2
     assert to_numpy(requires).tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize(
+    ("start", "end", "steps"), [(2, 5, 1), (3.5, -1, 1), (0, 10, 4), (1, 1, 0)]
+)
+def test_linspace_one_step_is_start_and_bool_is_refused(dtype_name, start, end, steps):
+    check_like_torch(
+        lambda: engine.linspace(start, end, steps, dtype=ENGINE_DTYPES[dtype_name]),
+        lambda: torch.linspace(start, end, steps, dtype=TORCH_DTYPES[dtype_name]),
+    )

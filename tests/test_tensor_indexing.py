@@ -416,3 +416,14 @@ def test_advanced_indexing_on_a_permuted_tensor_keeps_its_layout():
     source = engine.tensor(values).permute(2, 0, 1)
     assert source[:, engine.tensor([1, 0])].stride() == (1, 4, 8)
     assert source[:, [1, 0]].stride() == (1, 4, 8)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [((0, 1), (1, 2)), ((0, 1),), (slice(None), (0, 2)), ((1, 0), slice(None), None), ((0,), 1)],
+    ids=str,
+)
+def test_a_tuple_inside_an_index_is_a_list_like_torch(index):
+    values = np.arange(6.0).reshape(2, 3)
+    ours, theirs = engine.tensor(values), torch.tensor(values)
+    check_like_torch(lambda: ours[index], lambda: theirs[index])

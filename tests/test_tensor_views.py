@@ -264,3 +264,33 @@ def test_view_strides_agree_with_a_brute_force_definition(shape, raw_strides, da
         return result
 
     assert addresses(new_shape, new_strides) == addresses(shape, strides)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    pair=tensor_pairs(("float32", "int16", "uint8", "float64"), max_steps=3, allow_expand=False),
+    target=st.sampled_from(["int8", "int16", "int32", "float32", "float64", "bool", "bfloat16"]),
+)
+def test_view_as_dtype_reads_the_same_bytes_like_torch(pair, target):
+    engine_tensor, torch_tensor = pair
+
+    def compare(ours, theirs):
+        assert_same_tensor(ours, theirs)
+        assert ours.grad_fn is None and not ours.requires_grad
+
+    check_like_torch(
+        lambda: engine_tensor.view(getattr(engine, target)),
+        lambda: torch_tensor.view(getattr(torch, target)),
+        compare,
+    )
+
+
+def test_view_as_dtype_shares_storage_and_names_the_problem():
+    tensor = engine.arange(6.0).reshape(2, 3)
+    as_ints = tensor.view(engine.int32)
+    as_ints[0, 0] = 1065353216  # the bits of 1.0
+    assert tensor[0, 0].item() == 1.0
+    with pytest.raises(RuntimeError, match=r"self.stride\(-1\) must be 1"):
+        tensor.t().view(engine.int8)
+    with pytest.raises(RuntimeError, match=r"self.size\(-1\) must be divisible by 2"):
+        tensor.view(engine.float64)

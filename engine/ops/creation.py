@@ -292,10 +292,14 @@ def linspace(
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = dtype or dtypes.get_default_dtype()
+    if dtype is dtypes.bool and steps > 1:  # torch fills 0 or 1 steps without the kernel
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
     index = np.arange(steps, dtype=np.float64)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     halfway = steps // 2
     values = np.where(index < halfway, start + step * index, end - step * (steps - 1 - index))
+    if steps == 1:
+        values = np.full(1, start, dtype=np.float64)  # one step is the start, as in torch
     if not dtype.is_floating_point:
         values = np.trunc(values)
     tensor = Tensor._from_array(cast_array(values, dtype.numpy_dtype))

@@ -258,18 +258,23 @@ def pow_tensor_tensor(input: Tensor, exponent: Tensor) -> Tensor:
     exponent=lambda grad, input, exponent, result: (
         where(ge(exponent, 0), 0.0, grad * (result * -math.inf))
         if input == 0
-        else grad * (result * math.log(input))
+        else grad * (result * _log_number(input))
     ),
     jvp=lambda input, exponent, result, exponent_t: (
         where(ge(exponent, 0), 0.0, exponent_t * (result * -math.inf))
         if input == 0
-        else exponent_t * (result * math.log(input))
+        else exponent_t * (result * _log_number(input))
     ),
     node_name="PowBackward2",
 )
 def pow_scalar_tensor(input: int | float | bool, exponent: Tensor) -> Tensor:
     """``number ** tensor``: d/dexponent = ``result * log(number)``."""
     return _pow_values(input, exponent)
+
+
+def _log_number(number: float) -> float:
+    """``log(number)`` as torch's kernel takes it: nan for a negative base (not an error)."""
+    return math.log(number) if number > 0 else math.nan
 
 
 def _exponent_factor(base, exponent, result):

@@ -45,9 +45,13 @@ def getitem(tensor: Tensor, index: object) -> Tensor:
 
 
 def _index_items(index) -> tuple:
-    """The index as a tuple, with 0-d integer tensors read as plain integers (as torch does)."""
+    """The index as a tuple, with 0-d integer tensors read as plain integers and a tuple inside
+    it read as a list (``x[(0, 1), (1, 2)]`` picks two elements), as torch does."""
     items = index if isinstance(index, tuple) else (index,)
-    return tuple(int(item) if _is_zero_dim_integer(item) else item for item in items)
+    return tuple(
+        int(item) if _is_zero_dim_integer(item) else list(item) if isinstance(item, tuple) else item
+        for item in items
+    )
 
 
 def _integers_first(items: tuple) -> tuple[tuple, tuple] | None:

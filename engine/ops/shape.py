@@ -19,6 +19,7 @@ import numpy as np
 
 from engine import layout
 from engine.autograd.function import Function
+from engine.dtypes import DType
 from engine.ops import table
 from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import empty_strided_copy
@@ -37,8 +38,11 @@ def view(tensor: Tensor, *shape) -> Tensor:
     """The same elements with a new ``shape`` (one size may be -1), sharing storage.
 
     Raises RuntimeError when no strides can express the new shape over the old memory layout
-    (ATen's ``computeStride`` says no); ``reshape`` copies in that case.
+    (ATen's ``computeStride`` says no); ``reshape`` copies in that case.  ``view(dtype)``
+    reads the same bytes as another dtype (:func:`view_as_dtype`).
     """
+    if len(shape) == 1 and isinstance(shape[0], DType):
+        return view_as_dtype(tensor, shape[0])
     new_shape = layout.infer_size(_sizes_from_args(shape), tensor.numel())
     strides = layout.view_strides(tensor.shape, tensor.stride(), new_shape)
     if strides is None:
@@ -47,6 +51,43 @@ def view(tensor: Tensor, *shape) -> Tensor:
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
     return _view(tensor, new_shape, strides)
+
+
+def view_as_dtype(tensor: Tensor, dtype: DType) -> Tensor:
+    """``tensor.view(dtype)``: the same bytes read as ``dtype`` (no copy, no autograd history,
+    as in torch).  With a different element size the last dim must have stride 1; it shrinks
+    or grows by the size ratio, and the other strides and the offset are rescaled."""
+    old, new = tensor.dtype.itemsize, dtype.itemsize
+    shape, strides, offset = list(tensor.shape), list(tensor.stride()), tensor.storage_offset()
+    if old != new:
+        names = f"{tensor.dtype.scalar_type_name} as {dtype.scalar_type_name}"
+        where = f"to view {names} (different element sizes)"
+        if tensor.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {where}")
+        if strides[-1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {where}, but got {strides[-1]}")
+        if new > old:
+            ratio = new // old
+            checks = [("size(-1)", shape[-1]), ("storage_offset()", offset)]
+            checks += [(f"stride({dim})", stride) for dim, stride in enumerate(strides[:-1])]
+            for what, value in checks:
+                if value % ratio:
+                    raise RuntimeError(
+                        f"self.{what} must be divisible by {ratio} {where}, but got {value}"
+                    )
+            shape[-1] //= ratio
+            strides = [stride // ratio for stride in strides[:-1]] + [1]
+            offset //= ratio
+        else:
+            ratio = old // new
+            shape[-1] *= ratio
+            strides = [stride * ratio for stride in strides[:-1]] + [1]
+            offset *= ratio
+    storage = tensor._storage
+    usable = storage.shape[0] * old // new * new // old  # whole elements of the new dtype
+    storage = storage[:usable].view(dtype.numpy_dtype)
+    base = tensor._base if tensor._base is not None else tensor
+    return Tensor(storage, shape, strides, offset, base=base)
 
 
 @op(
