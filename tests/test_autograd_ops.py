@@ -25,6 +25,10 @@ def normal(shape):
     return lambda rng: rng.standard_normal(shape)
 
 
+def between(low, high, shape):
+    return lambda rng: rng.uniform(low, high, shape)
+
+
 def distinct(shape):
     # Values at least 0.1 apart, so max/min/sorting-like ops have no ties and no kinks nearby.
     return lambda rng: rng.permutation(np.arange(int(np.prod(shape))) * 0.1 - 1.0).reshape(shape)
@@ -133,6 +137,32 @@ OPS = [
     ("softmax", lambda a: lib(a).softmax(a, 1), [normal((2, 3))]),
     ("softmax_dim0", lambda a: a.softmax(0), [normal((3, 2))]),
     ("log_softmax", lambda a: lib(a).log_softmax(a, -1), [normal((2, 3))]),
+    ("erf", lambda a: a.erf(), [normal((2, 3))]),
+    ("erfc", lambda a: lib(a).erfc(a), [normal((2, 3))]),
+    ("erfinv", lambda a: a.erfinv(), [between(-0.9, 0.9, (2, 3))]),
+    ("log1p", lambda a: a.log1p(), [between(-0.5, 2.0, (2, 3))]),
+    ("expm1", lambda a: a.expm1(), [normal((2, 3))]),
+    ("tan", lambda a: a.tan(), [between(-1.2, 1.2, (2, 3))]),
+    ("asin", lambda a: a.asin(), [between(-0.9, 0.9, (2, 3))]),
+    ("acos", lambda a: a.acos(), [between(-0.9, 0.9, (2, 3))]),
+    ("atan", lambda a: a.atan(), [normal((2, 3))]),
+    ("sinh", lambda a: a.sinh(), [normal((2, 3))]),
+    ("cosh", lambda a: a.cosh(), [normal((2, 3))]),
+    ("asinh", lambda a: a.asinh(), [normal((2, 3))]),
+    ("acosh", lambda a: a.acosh(), [between(1.5, 3.0, (2, 3))]),
+    ("atanh", lambda a: a.atanh(), [between(-0.9, 0.9, (2, 3))]),
+    ("floor", lambda a: (a * 10 + 0.5).floor() * a, [distinct((2, 3))]),
+    ("ceil", lambda a: (a * 10 + 0.5).ceil() * a, [distinct((2, 3))]),
+    ("trunc", lambda a: (a * 10 + 0.5).trunc() * a, [distinct((2, 3))]),
+    ("frac", lambda a: a.frac(), [between(0.1, 0.9, (2, 3))]),
+    ("nan_to_num", lambda a: a.nan_to_num(), [normal((2, 3))]),
+    ("logsumexp", lambda a: a.logsumexp(1), [normal((2, 3))]),
+    ("logsumexp_dims", lambda a: lib(a).logsumexp(a, (0, 2), keepdim=True), [normal((2, 3, 2))]),
+    (
+        "clamp_tensor_bounds",
+        lambda a, b, c: a.clamp(b, c),
+        [distinct((2, 3)), between(-0.95, -0.55, (3,)), between(-0.45, 0.05, (2, 1))],
+    ),
     ("setitem", set_first_row, [normal((3, 2)), normal((2,))]),
     ("copy_", copy_into, [normal((2, 3)), normal((3,))]),
 ]

@@ -471,6 +471,265 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch'
     return _unary(lambda values: np.round(values, decimals), input, input.dtype)
 
 
+# --------------------------------------------------------------------- more unary math
+# Functions NumPy has no ufunc for (erf, erfc) run Python's ``math`` version on each element.
+def _each(function):
+    """A NumPy-style kernel applying the scalar ``function`` elementwise (kept in the dtype of
+    the values it is given, so the iterator's opmath rules still hold)."""
+    vectorized = np.frompyfunc(function, 1, 1)
+    return lambda values: np.asarray(vectorized(values), dtype=values.dtype)
+
+
+_erf_values = _each(math.erf)
+_erfc_values = _each(math.erfc)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erfinv_values(values: np.ndarray) -> np.ndarray:
+    """The inverse of erf: Giles' single-precision approximation refined by Newton steps on
+    ``erf(x) - y`` (computed in float64); +-inf at +-1, nan outside [-1, 1]."""
+    y = values.astype(np.float64)
+    inside = np.abs(y) < 1
+    clipped = np.where(inside, y, 0.0)
+    w = -np.log((1.0 - clipped) * (1.0 + clipped))
+    central = w < 5.0
+    w = np.where(central, w - 2.5, np.sqrt(np.where(central, 5.0, w)) - 3.0)
+    x = np.where(
+        central,
+        np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                    0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941], w),
+        np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                    0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], w),
+    ) * clipped  # fmt: skip
+    for _ in range(3):
+        x = x - (_erf_values(x) - clipped) / (_TWO_OVER_SQRT_PI * np.exp(-x * x))
+    x = np.where(inside, x, np.where(np.abs(y) == 1, np.copysign(np.inf, y), np.nan))
+    return x.astype(values.dtype)
+
+
+@op(
+    input=lambda grad, input: grad * (_TWO_OVER_SQRT_PI * exp(-(input * input))),
+    jvp=lambda input, input_t: input_t * (_TWO_OVER_SQRT_PI * exp(-(input * input))),
+)
+def erf(input: Tensor) -> Tensor:
+    """The error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``; integers give float32."""
+    return _unary(_erf_values, input, _floating(input))
+
+
+@op(
+    input=lambda grad, input: grad * (-_TWO_OVER_SQRT_PI * exp(-(input * input))),
+    jvp=lambda input, input_t: input_t * (-_TWO_OVER_SQRT_PI * exp(-(input * input))),
+)
+def erfc(input: Tensor) -> Tensor:
+    """``1 - erf(x)``, accurate where erf is close to 1; integers give float32."""
+    return _unary(_erfc_values, input, _floating(input))
+
+
+@op(
+    input=lambda grad, result: grad * (math.sqrt(math.pi) / 2 * exp(result * result)),
+    jvp=lambda input_t, result: input_t * (math.sqrt(math.pi) / 2 * exp(result * result)),
+)
+def erfinv(input: Tensor) -> Tensor:
+    """The inverse of :func:`erf` on ``[-1, 1]`` (+-inf at +-1, nan outside)."""
+    return _unary(_erfinv_values, input, _floating(input))
+
+
+@op(input=lambda grad, input: grad / (input + 1), jvp=lambda input, input_t: input_t / (input + 1))
+def log1p(input: Tensor) -> Tensor:
+    """``log(1 + x)``, accurate for small ``x``; integers give float32."""
+    return _unary(np.log1p, input, _floating(input))
+
+
+@op(
+    input=lambda grad, result: grad * (result + 1),
+    jvp=lambda input_t, result: input_t * (result + 1),
+)
+def expm1(input: Tensor) -> Tensor:
+    """``exp(x) - 1``, accurate for small ``x``; integers give float32."""
+    return _unary(np.expm1, input, _floating(input))
+
+
+@op(
+    input=lambda grad, result: grad * (1 + result * result),
+    jvp=lambda input_t, result: input_t * (1 + result * result),
+)
+def tan(input: Tensor) -> Tensor:
+    """Elementwise tangent; integers give float32."""
+    return _unary(np.tan, input, _floating(input))
+
+
+@op(
+    input=lambda grad, input: grad / sqrt(1 - input * input),
+    jvp=lambda input, input_t: input_t / sqrt(1 - input * input),
+)
+def asin(input: Tensor) -> Tensor:
+    """Elementwise arcsine (nan outside [-1, 1]); integers give float32."""
+    return _unary(np.arcsin, input, _floating(input))
+
+
+@op(
+    input=lambda grad, input: -grad / sqrt(1 - input * input),
+    jvp=lambda input, input_t: -input_t / sqrt(1 - input * input),
+)
+def acos(input: Tensor) -> Tensor:
+    """Elementwise arccosine (nan outside [-1, 1]); integers give float32."""
+    return _unary(np.arccos, input, _floating(input))
+
+
+@op(
+    input=lambda grad, input: grad / (input * input + 1),
+    jvp=lambda input, input_t: input_t / (input * input + 1),
+)
+def atan(input: Tensor) -> Tensor:
+    """Elementwise arctangent; integers give float32."""
+    return _unary(np.arctan, input, _floating(input))
+
+
+@op(input=lambda grad, input: grad * cosh(input), jvp=lambda input, input_t: input_t * cosh(input))
+def sinh(input: Tensor) -> Tensor:
+    """Elementwise hyperbolic sine; integers give float32."""
+    return _unary(np.sinh, input, _floating(input))
+
+
+@op(input=lambda grad, input: grad * sinh(input), jvp=lambda input, input_t: input_t * sinh(input))
+def cosh(input: Tensor) -> Tensor:
+    """Elementwise hyperbolic cosine; integers give float32."""
+    return _unary(np.cosh, input, _floating(input))
+
+
+@op(
+    input=lambda grad, input: grad / sqrt(input * input + 1),
+    jvp=lambda input, input_t: input_t / sqrt(input * input + 1),
+)
+def asinh(input: Tensor) -> Tensor:
+    """Elementwise inverse hyperbolic sine; integers give float32."""
+    return _unary(np.arcsinh, input, _floating(input))
+
+
+@op(
+    input=lambda grad, input: grad / sqrt(input * input - 1),
+    jvp=lambda input, input_t: input_t / sqrt(input * input - 1),
+)
+def acosh(input: Tensor) -> Tensor:
+    """Elementwise inverse hyperbolic cosine (nan below 1); integers give float32."""
+    return _unary(np.arccosh, input, _floating(input))
+
+
+@op(
+    input=lambda grad, input: grad / (1 - input * input),
+    jvp=lambda input, input_t: input_t / (1 - input * input),
+)
+def atanh(input: Tensor) -> Tensor:
+    """Elementwise inverse hyperbolic tangent (+-inf at +-1); integers give float32."""
+    return _unary(np.arctanh, input, _floating(input))
+
+
+def _rounding(numpy_function, input: Tensor, kernel_name: str) -> Tensor:
+    """floor/ceil/trunc: integers are already whole (a copy), bool has no kernel."""
+    _not_for_bool(input, kernel_name)
+    if not input.dtype.is_floating_point:
+        return _unary(np.copy, input, input.dtype)
+    return _unary(numpy_function, input, input.dtype)
+
+
+@op(input=lambda grad: grad * 0.0, jvp=lambda input_t: input_t * 0.0)
+def floor(input: Tensor) -> Tensor:
+    """The largest whole number <= x (same dtype); zero gradient."""
+    return _rounding(np.floor, input, "floor_vml_cpu")
+
+
+@op(input=lambda grad: grad * 0.0, jvp=lambda input_t: input_t * 0.0)
+def ceil(input: Tensor) -> Tensor:
+    """The smallest whole number >= x (same dtype); zero gradient."""
+    return _rounding(np.ceil, input, "ceil_vml_cpu")
+
+
+@op(input=lambda grad: grad * 0.0, jvp=lambda input_t: input_t * 0.0)
+def trunc(input: Tensor) -> Tensor:
+    """``x`` rounded toward zero (same dtype); zero gradient."""
+    return _rounding(np.trunc, input, "trunc_vml_cpu")
+
+
+fix = trunc
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+@op(input=lambda grad: grad, jvp=lambda input_t: input_t)
+def frac(input: Tensor) -> Tensor:
+    """``x - trunc(x)`` (the sign of ``x``); floating dtypes only, as in torch."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(
+            f"\"frac_cpu\" not implemented for '{input.dtype.scalar_type_name}'"
+        )
+    return _unary(lambda values: values - np.trunc(values), input, input.dtype)
+
+
+def _all_finite(input: Tensor, value: bool) -> Tensor | None:
+    """Integer and bool elements are all finite: torch answers ``full_like(input, value)``
+    (laid out like ``input``) for them; None for a floating tensor."""
+    if input.dtype.is_floating_point:
+        return None
+    strides = layout.dense_strides_like(input.shape, input.stride())
+    return wrap(np.full(tuple(input.shape), value), dtypes.bool, strides)
+
+
+def isnan(input: Tensor) -> Tensor:
+    """Where ``x`` is nan (torch's ``x != x``), as a bool tensor."""
+    return ne(input, input)
+
+
+def isinf(input: Tensor) -> Tensor:
+    """Where ``x`` is +-inf (torch's ``abs(x) == inf``), as a bool tensor."""
+    constant = _all_finite(input, False)
+    return constant if constant is not None else eq(abs(input.detach()), math.inf)
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """Where ``x`` is neither nan nor +-inf (torch's ``(x == x) * (abs(x) != inf)``)."""
+    constant = _all_finite(input, True)
+    if constant is not None:
+        return constant
+    return mul(eq(input, input), ne(abs(input.detach()), math.inf))
+
+
+def isposinf(input: Tensor) -> Tensor:
+    """Where ``x`` is +inf, as a bool tensor."""
+    return compute(np.isposinf, (input,), input.dtype, result_dtype=dtypes.bool)
+
+
+def isneginf(input: Tensor) -> Tensor:
+    """Where ``x`` is -inf, as a bool tensor."""
+    return compute(np.isneginf, (input,), input.dtype, result_dtype=dtypes.bool)
+
+
+@op(
+    input=lambda grad, input: grad * isfinite(input),
+    jvp=lambda input, input_t: input_t * isfinite(input),
+)
+def nan_to_num(
+    input: Tensor,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+) -> Tensor:
+    """nan, +inf and -inf replaced by ``nan`` and by the dtype's largest and smallest finite
+    values (or ``posinf``/``neginf``); integers are copied.  The gradient passes where ``x``
+    is finite."""
+    strides = layout.dense_strides_like(input.shape, input.stride())  # torch's empty_like
+    if not input.dtype.is_floating_point:
+        return wrap(input._array(), input.dtype, strides)
+    info = dtypes.finfo(input.dtype)
+    high = info.max if posinf is None else posinf
+    low = info.min if neginf is None else neginf
+    return compute(
+        lambda values: np.nan_to_num(values, nan=nan, posinf=high, neginf=low),
+        (input,),
+        input.dtype,
+        strides,
+    )
+
+
 # ----------------------------------------------------------------- selection and clamping
 def _winner_grad(grad: Tensor, mine: Tensor, theirs: Tensor, loses) -> Tensor:
     """maximum/minimum: an operand gets the gradient where it won, half of it on ties."""

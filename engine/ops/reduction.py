@@ -337,6 +337,40 @@ def _std(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
         return wrap(np.sqrt(_values(variance, variance.dtype)), variance.dtype)
 
 
+# ------------------------------------------------------------------------ log-sum-exp
+def _logsumexp_values(values: np.ndarray, axes, keepdim: bool) -> np.ndarray:
+    """``log(sum(exp(x)))`` with the maximum subtracted first (no overflow); a group whose
+    maximum is +-inf is not shifted, so all ``-inf`` gives ``-inf`` and an ``inf`` gives ``inf``."""
+    if values.size == 0:
+        return np.log(np.sum(np.exp(values), axis=axes, keepdims=keepdim))
+    peak = np.max(values, axis=axes, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0)
+    total = np.sum(np.exp(values - peak), axis=axes, keepdims=True)
+    result = np.log(total) + peak
+    return result if keepdim else np.squeeze(result, axis=axes)
+
+
+@op(
+    input=lambda grad, input, result, dim, keepdim: (
+        _restore_dims(grad, input.shape, dim, keepdim)
+        * elementwise.exp(input - _restore_dims(result, input.shape, dim, keepdim))
+    ),
+    jvp=lambda input, result, input_t, dim, keepdim: sum(
+        input_t * elementwise.exp(input - _restore_dims(result, input.shape, dim, keepdim)),
+        dim,
+        keepdim,
+    ),
+)
+def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim``, computed stably; integers give float32.  d/dx is
+    ``exp(x - result)`` (the softmax of the group); saves the input and the result."""
+    dtype = input.dtype if input.dtype.is_floating_point else dtypes.get_default_dtype()
+    axes = layout.wrap_dims(dim, input.ndim)
+    with np.errstate(all="ignore"):
+        values = _logsumexp_values(_values(input, dtype), axes, keepdim)
+    return wrap(values, dtype, fresh=True)
+
+
 # ------------------------------------------------------------------------- max and min
 def _return_type(name: str) -> type:
     """A ``(values, indices)`` namedtuple printed like ``torch.return_types.max``."""
