@@ -19,6 +19,7 @@ from strategies import (  # noqa: E402
     ALL_NAMES,
     FLOAT_NAMES,
     assert_same_tensor,
+    broadcastable_pairs,
     check_like_torch,
     tensor_pairs,
 )
@@ -107,4 +108,174 @@ def test_logsumexp_is_stable_and_handles_infinities():
         )
     check_like_torch(
         lambda: engine.logsumexp(engine.ones(2), 2), lambda: torch.logsumexp(torch.ones(2), 2)
+    )
+
+
+BINARY = ["atan2", "logaddexp", "hypot", "xlogy", "copysign", "fmod", "remainder"]
+
+
+@pytest.mark.parametrize("name", BINARY)
+@settings(max_examples=25, deadline=None)
+@given(pairs=broadcastable_pairs(ALL_NAMES), second=st.sampled_from(ALL_NAMES))
+def test_binary_math_broadcasts_and_promotes_like_torch(name, pairs, second):
+    (ours, theirs), (other, torch_other) = pairs
+    other, torch_other = other.to(getattr(engine, second)), torch_other.to(getattr(torch, second))
+    check_like_torch(
+        lambda: getattr(engine, name)(ours, other),
+        lambda: getattr(torch, name)(theirs, torch_other),
+        same_tensor,
+    )
+    check_like_torch(lambda: getattr(ours, name)(other), lambda: getattr(theirs, name)(torch_other))
+
+
+@pytest.mark.parametrize("name", ["xlogy", "copysign", "fmod", "remainder", "atan2", "hypot"])
+@pytest.mark.parametrize("number", [2, -1.5, 0, True])
+def test_binary_math_with_python_numbers(name, number):
+    values = [-2.0, -0.0, 0.0, 0.5, 3.0]
+    for dtype in ("float32", "int64"):
+        ours = engine.tensor(values, dtype=getattr(engine, dtype))
+        theirs = torch.tensor(values, dtype=getattr(torch, dtype))
+        check_like_torch(
+            lambda ours=ours: getattr(engine, name)(ours, number),
+            lambda theirs=theirs: getattr(torch, name)(theirs, number),
+        )
+
+
+def test_xlogy_is_zero_where_x_is_zero_unless_y_is_nan():
+    x, y = [0.0, 0.0, 0.0, 1.0, 2.0], [0.0, np.nan, -1.0, 0.0, np.inf]
+    check_like_torch(
+        lambda: engine.xlogy(engine.tensor(x), engine.tensor(y)),
+        lambda: torch.xlogy(torch.tensor(x), torch.tensor(y)),
+    )
+
+
+@pytest.mark.parametrize("rounding_mode", [None, "trunc", "floor"])
+@settings(max_examples=25, deadline=None)
+@given(pairs=broadcastable_pairs(ALL_NAMES), second=st.sampled_from(ALL_NAMES))
+def test_div_rounding_modes_like_torch(rounding_mode, pairs, second):
+    (ours, theirs), (other, torch_other) = pairs
+    other, torch_other = other.to(getattr(engine, second)), torch_other.to(getattr(torch, second))
+    check_like_torch(
+        lambda: engine.div(ours, other, rounding_mode=rounding_mode),
+        lambda: torch.div(theirs, torch_other, rounding_mode=rounding_mode),
+        same_tensor,
+    )
+    check_like_torch(
+        lambda: ours.div(3, rounding_mode=rounding_mode),
+        lambda: theirs.div(3, rounding_mode=rounding_mode),
+    )
+
+
+def test_integer_division_by_zero_and_bad_rounding_mode_raise_like_torch():
+    ours, theirs = engine.tensor([5, -7, 0]), torch.tensor([5, -7, 0])
+    for mode in ("trunc", "floor"):
+        check_like_torch(
+            lambda mode=mode: engine.div(ours, 0, rounding_mode=mode),
+            lambda mode=mode: torch.div(theirs, 0, rounding_mode=mode),
+        )
+    check_like_torch(lambda: engine.fmod(ours, 0), lambda: torch.fmod(theirs, 0))
+    check_like_torch(
+        lambda: engine.div(ours.float(), 0.0, rounding_mode="trunc"),
+        lambda: torch.div(theirs.float(), 0.0, rounding_mode="trunc"),
+    )
+    with pytest.raises(RuntimeError, match="rounding_mode to be one of None, 'trunc', or 'floor'"):
+        engine.div(ours, 2, rounding_mode="round")
+    inplace, torch_inplace = engine.tensor([7, -7]), torch.tensor([7, -7])
+    inplace.div_(2, rounding_mode="floor")
+    torch_inplace.div_(2, rounding_mode="floor")
+    assert inplace.tolist() == torch_inplace.tolist()
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.7, 1.0, "tensor"])
+@settings(max_examples=10, deadline=None)
+@given(pairs=broadcastable_pairs(("float32", "float64", "float16")))
+def test_lerp_like_torch(weight, pairs):
+    (ours, theirs), (end, torch_end) = pairs
+    end, torch_end = end.to(ours.dtype), torch_end.to(theirs.dtype)
+    ours_weight, torch_weight = weight, weight
+    if weight == "tensor":
+        ours_weight, torch_weight = end.sigmoid(), torch_end.sigmoid()
+    check_like_torch(
+        lambda: engine.lerp(ours, end, ours_weight),
+        lambda: torch.lerp(theirs, torch_end, torch_weight),
+        same_tensor,
+    )
+
+
+def test_lerp_and_logaddexp_refuse_what_torch_refuses():
+    check_like_torch(
+        lambda: engine.lerp(engine.ones(2), engine.ones(2, dtype=engine.float64), 0.5),
+        lambda: torch.lerp(torch.ones(2), torch.ones(2, dtype=torch.float64), 0.5),
+    )
+    check_like_torch(
+        lambda: engine.lerp(engine.ones(2, dtype=engine.int64), engine.ones(2).long(), 0.5),
+        lambda: torch.lerp(torch.ones(2, dtype=torch.int64), torch.ones(2).long(), 0.5),
+    )
+    check_like_torch(
+        lambda: engine.logaddexp(engine.ones(2).long(), engine.ones(2).long()),
+        lambda: torch.logaddexp(torch.ones(2).long(), torch.ones(2).long()),
+    )
+    check_like_torch(
+        lambda: engine.atan2(engine.ones(2), 2.0), lambda: torch.atan2(torch.ones(2), 2.0)
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    pairs=broadcastable_pairs(ALL_NAMES),
+    rtol=st.sampled_from([1e-5, 0.0, 0.5]),
+    atol=st.sampled_from([1e-8, 0.0, 1.0]),
+    equal_nan=st.booleans(),
+)
+def test_isclose_and_allclose_like_torch(pairs, rtol, atol, equal_nan):
+    (ours, theirs), (other, torch_other) = pairs
+    other, torch_other = other.to(ours.dtype), torch_other.to(theirs.dtype)
+    # Nearby values: the other operand shifted by a little (and by nothing at some elements).
+    if ours.dtype.is_floating_point:
+        other, torch_other = ours + other * 1e-3, theirs + torch_other * 1e-3
+    check_like_torch(
+        lambda: engine.isclose(ours, other, rtol, atol, equal_nan),
+        lambda: torch.isclose(theirs, torch_other, rtol, atol, equal_nan),
+        same_tensor,
+    )
+    assert engine.allclose(ours, other, rtol, atol, equal_nan) == torch.allclose(
+        theirs.broadcast_to(torch.broadcast_shapes(theirs.shape, torch_other.shape)),
+        torch_other,
+        rtol,
+        atol,
+        equal_nan,
+    )
+
+
+def test_isclose_special_values_and_errors():
+    a = [1.0, np.nan, np.inf, -np.inf, np.inf, 0.0]
+    b = [1.0, np.nan, np.inf, np.inf, 1e308, -0.0]
+    for equal_nan in (False, True):
+        check_like_torch(
+            lambda equal_nan=equal_nan: engine.tensor(a).isclose(
+                engine.tensor(b), equal_nan=equal_nan
+            ),
+            lambda equal_nan=equal_nan: torch.tensor(a).isclose(
+                torch.tensor(b), equal_nan=equal_nan
+            ),
+        )
+    check_like_torch(
+        lambda: engine.isclose(engine.tensor([1, 2]), engine.tensor([1.0, 2.0])),
+        lambda: torch.isclose(torch.tensor([1, 2]), torch.tensor([1.0, 2.0])),
+    )
+    check_like_torch(
+        lambda: engine.isclose(engine.ones(2), engine.ones(2), rtol=-1.0),
+        lambda: torch.isclose(torch.ones(2), torch.ones(2), rtol=-1.0),
+    )
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor"])
+@settings(max_examples=25, deadline=None)
+@given(pairs=broadcastable_pairs(ALL_NAMES))
+def test_logical_ops_like_torch(name, pairs):
+    (ours, theirs), (other, torch_other) = pairs
+    check_like_torch(
+        lambda: getattr(engine, name)(ours, other),
+        lambda: getattr(torch, name)(theirs, torch_other),
+        same_tensor,
     )

@@ -136,7 +136,7 @@ def mul(input: Operand, other: Operand) -> Tensor:
     jvp=lambda other, input_t, other_t, result: (input_t - other_t * result) / other,
     numbers_are_inputs=True,
 )
-def div(input: Operand, other: Operand) -> Tensor:
+def _div(input: Operand, other: Operand) -> Tensor:
     """True division: integer and bool inputs give the default float dtype (float32).
 
     A Python number divided by a tensor is laid out like torch's ``number / tensor``, which
@@ -154,7 +154,22 @@ def div(input: Operand, other: Operand) -> Tensor:
     return compute(np.true_divide, (input, other), dtype, strides)
 
 
-true_divide = div
+def div(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+    """``input / other``: true division (``rounding_mode=None``; integers give float32), or
+    the quotient rounded toward zero (``"trunc"``) or down (``"floor"``) in the promoted
+    dtype.  Integer division by zero raises, as in torch."""
+    if rounding_mode is None:
+        return _div(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
+    return _rounded_div(input, other, rounding_mode)
+
+
+true_divide = _div
+divide = div
 
 
 def _check_integer_divisor(other: Operand, dtype: DType) -> None:
@@ -730,6 +745,279 @@ def nan_to_num(
     )
 
 
+# -------------------------------------------------------------------- binary math
+def _float_result(input: Operand, other: Operand) -> DType:
+    """The promoted dtype, integers and bools going to the default float (like ``div``)."""
+    dtype = dtypes.result_type(input, other)
+    return dtype if dtype.is_floating_point else dtypes.get_default_dtype()
+
+
+def _floating_only(input: Operand, other: Operand, kernel_name: str) -> DType:
+    """The promoted dtype, which must be floating: torch has no integer kernel."""
+    dtype = dtypes.result_type(input, other)
+    if not dtype.is_floating_point:
+        raise NotImplementedError(
+            f"\"{kernel_name}\" not implemented for '{dtype.scalar_type_name}'"
+        )
+    return dtype
+
+
+def _sum_of_squares(input: Operand, other: Operand) -> Tensor:
+    return input * input + other * other
+
+
+@op(
+    input=lambda grad, input, other: grad * (other / _sum_of_squares(input, other)),
+    other=lambda grad, input, other: grad * (-input / _sum_of_squares(input, other)),
+    jvp=lambda input, other, input_t, other_t: (
+        (input_t * other - other_t * input) / _sum_of_squares(input, other)
+    ),
+)
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """The angle of the point ``(other, input)`` in ``(-pi, pi]``, elementwise, broadcasting;
+    integers give float32."""
+    _require_tensors("atan2", input, other)
+    return compute(np.arctan2, (input, other), _float_result(input, other))
+
+
+arctan2 = atan2
+
+
+@op(
+    input=lambda grad, input, other: grad / (1 + exp(other - input)),
+    other=lambda grad, input, other: grad / (1 + exp(input - other)),
+    jvp=lambda input, other, input_t, other_t: (
+        input_t / (1 + exp(other - input)) + other_t / (1 + exp(input - other))
+    ),
+)
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """``log(exp(x) + exp(y))`` without overflow, broadcasting; floating dtypes only."""
+    _require_tensors("logaddexp", input, other)
+    dtype = _floating_only(input, other, "logaddexp_cpu")
+    return compute(np.logaddexp, (input, other), dtype)
+
+
+@op(
+    input=lambda grad, input, result: grad * (input / result),
+    other=lambda grad, other, result: grad * (other / result),
+    jvp=lambda input, other, input_t, other_t, result: (input_t * input + other_t * other) / result,
+)
+def hypot(input: Tensor, other: Tensor) -> Tensor:
+    """``sqrt(x**2 + y**2)`` without overflow, broadcasting; floating dtypes only."""
+    _require_tensors("hypot", input, other)
+    dtype = _floating_only(input, other, "hypot_cpu")
+    return compute(np.hypot, (input, other), dtype)
+
+
+def _xlogy_values(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    # 0 where x == 0, unless y is nan (then nan), as in torch.
+    return np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log(y)).astype(x.dtype)
+
+
+def _xlogy_node(input, other) -> str:
+    """XlogyBackward0 for two tensors, 1 for a number ``input``, 2 for a number ``other``."""
+    if not isinstance(input, Tensor):
+        return "XlogyBackward1"
+    return "XlogyBackward0" if isinstance(other, Tensor) else "XlogyBackward2"
+
+
+def _log_where_nonzero(input: Tensor, other: Operand, like: Tensor) -> Tensor:
+    """d xlogy / dx: ``log(other)`` where ``input != 0`` (in ``like``'s dtype), else 0."""
+    return xlogy(to_dtype(ne(input, 0), like.dtype), other)
+
+
+def _xlogy_tangent(input: Operand, other: Operand, input_t, other_t) -> Tensor:
+    tangent = other_t * input / other
+    if isinstance(input, Tensor):  # a number input has no tangent
+        tangent = tangent + input_t * _log_where_nonzero(input, other, input_t)
+    return tangent
+
+
+@op(
+    input=lambda grad, input, other: grad * _log_where_nonzero(input, other, grad),
+    other=lambda grad, input, other: grad * input / other,
+    jvp=lambda input, other, input_t, other_t: _xlogy_tangent(input, other, input_t, other_t),
+    node_name=_xlogy_node,
+)
+def xlogy(input: Operand, other: Operand) -> Tensor:
+    """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), broadcasting; integers give
+    float32."""
+    return compute(_xlogy_values, (input, other), _float_result(input, other))
+
+
+def _lerp_values(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    # torch's two-sided formula: exact at weight 0 and at weight 1.
+    difference = end - start
+    return np.where(
+        np.abs(weight) < 0.5, start + weight * difference, end - difference * (1 - weight)
+    ).astype(start.dtype)
+
+
+@op(
+    input=lambda grad, weight: grad * (1 - weight),
+    end=lambda grad, weight: grad * weight,
+    weight=lambda grad, input, end: grad * (end - input),
+    jvp=lambda input, end, weight, input_t, end_t, weight_t: (
+        input_t * (1 - weight) + end_t * weight + weight_t * (end - input)
+    ),
+    node_name=lambda input, end, weight: (
+        "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0"
+    ),
+)
+def lerp(input: Tensor, end: Tensor, weight: Operand) -> Tensor:
+    """``input + weight * (end - input)``, broadcasting; ``end`` (and a tensor ``weight``) must
+    have ``input``'s dtype, which must be floating."""
+    for name, operand in (("end", end), ("weight", weight)):
+        if isinstance(operand, Tensor) and operand.dtype is not input.dtype:
+            raise RuntimeError(
+                f"expected dtype {input.dtype.name.replace('32', '').replace('64', 'double')}"
+                f" for `{name}` but got dtype {operand.dtype.name.replace('float64', 'double')}"
+            )
+    if not input.dtype.is_floating_point:
+        kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{input.dtype.scalar_type_name}'"
+        )
+    if isinstance(weight, Tensor):
+        return compute(_lerp_values, (input, end, weight), input.dtype)
+    # A number weight stays in the compute dtype (float32 for float16), as torch's opmath.
+    return compute(
+        lambda start, stop: _lerp_values(start, stop, builtins.float(weight)),
+        (input, end),
+        input.dtype,
+    )
+
+
+def _copysign_node(input, other) -> str:
+    return "CopysignBackward0" if isinstance(other, Tensor) else "CopysignBackward1"
+
+
+@op(
+    input=lambda grad, input, result: where(eq(input, 0), 0.0, grad * (result / input)),
+    other=lambda grad: grad * 0.0,
+    jvp=lambda input, result, input_t: where(eq(input, 0), 0.0, input_t * (result / input)),
+    node_name=_copysign_node,
+)
+def copysign(input: Tensor, other: Operand) -> Tensor:
+    """``|input|`` with the sign of ``other`` (``-0.0`` counts as negative), broadcasting;
+    integers give float32.  The gradient of ``input`` is ``sign(input) * sign(other)``."""
+    return compute(np.copysign, (input, other), _float_result(input, other))
+
+
+def _truncated_quotient(input: Operand, other: Operand) -> Operand:
+    """``trunc(input / other)``, detached: the piecewise-constant part of fmod."""
+    return div(_detached(input), _detached(other), rounding_mode="trunc")
+
+
+@op(
+    input=lambda grad: grad,
+    other=lambda grad, input, other: -grad * _truncated_quotient(input, other),
+    jvp=lambda input, other, input_t, other_t: (
+        input_t - other_t * _truncated_quotient(input, other)
+    ),
+    node_name=lambda input, other: (
+        "FmodBackward1" if isinstance(other, Tensor) else "FmodBackward0"
+    ),
+)
+def fmod(input: Tensor, other: Operand) -> Tensor:
+    """C's ``fmod``: ``input - other * trunc(input / other)``, with the sign of ``input``
+    (``remainder`` has the sign of the divisor); integer division by zero raises."""
+    dtype = dtypes.result_type(input, other)
+    _not_for_bool_result(dtype, "fmod_cpu")
+    _check_integer_divisor(other, dtype)
+    return compute(np.fmod, (input, other), dtype)
+
+
+def _trunc_divide(input: np.ndarray, other: np.ndarray) -> np.ndarray:
+    if input.dtype.kind == "f":
+        return np.trunc(np.true_divide(input, other))
+    quotient = np.floor_divide(input, other)
+    # Floor and trunc differ where the quotient is negative and not whole.
+    inexact = (np.remainder(input, other) != 0) & ((input < 0) != (other < 0))
+    return np.where(inexact, quotient + 1, quotient).astype(quotient.dtype)
+
+
+@op(
+    input=lambda grad: grad * 0.0,
+    other=lambda grad: grad * 0.0,
+    jvp=lambda input_t, other_t: input_t * 0.0 + other_t * 0.0,
+    node_name="DivBackward2",
+    numbers_are_inputs=True,
+)
+def _rounded_div(input: Operand, other: Operand, rounding_mode: str) -> Tensor:
+    """``input / other`` rounded toward zero (``"trunc"``) or down (``"floor"``), in the
+    promoted dtype; piecewise constant, so its gradient is zero (as in torch)."""
+    dtype = dtypes.result_type(input, other)
+    _not_for_bool_result(dtype, f"div_{rounding_mode}_cpu")
+    _check_integer_divisor(other, dtype)
+    kernel = _trunc_divide if rounding_mode == "trunc" else np.floor_divide
+    return compute(kernel, (input, other), dtype)
+
+
+# ----------------------------------------------------------------------------- closeness
+def isclose(
+    input: Tensor,
+    other: Tensor,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,
+    equal_nan: bool = False,
+) -> Tensor:
+    """Where ``|input - other| <= atol + rtol * |other|`` (or the two are equal, infinities
+    included; nan equals nan only with ``equal_nan``), as a bool tensor.  Both tensors must
+    have the same dtype.  Computed with the same ops as torch's, so it rounds the same way."""
+    if input.dtype is not other.dtype:
+        raise RuntimeError(
+            f"{input.dtype.scalar_type_name} did not match {other.dtype.scalar_type_name}"
+        )
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value < 0:
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got {value}")
+    input, other = input.detach(), other.detach()
+    close = eq(input, other)
+    if equal_nan and input.dtype.is_floating_point:
+        close = logical_or(close, mul(ne(input, input), ne(other, other)))
+    if rtol == 0 and atol == 0:
+        return close
+    if input.dtype is dtypes.bool:
+        default = dtypes.get_default_dtype()
+        input, other = to_dtype(input, default), to_dtype(other, default)
+    allowed = abs(mul(other, rtol)) + atol
+    actual = abs(sub(input, other))
+    return logical_or(close, mul(isfinite(actual), le(actual, allowed)))
+
+
+def allclose(
+    input: Tensor,
+    other: Tensor,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,
+    equal_nan: bool = False,
+) -> bool:
+    """Whether :func:`isclose` holds for every element (a Python bool)."""
+    return builtins.bool(np.all(isclose(input, other, rtol, atol, equal_nan)._array()))
+
+
+def logical_or(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise ``or`` of the truth of each element; the result is bool."""
+    return compute(
+        np.logical_or, (input, other), dtypes.result_type(input, other), result_dtype=dtypes.bool
+    )
+
+
+def logical_and(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise ``and`` of the truth of each element; the result is bool."""
+    return compute(
+        np.logical_and, (input, other), dtypes.result_type(input, other), result_dtype=dtypes.bool
+    )
+
+
+def logical_xor(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise ``xor`` of the truth of each element; the result is bool."""
+    return compute(
+        np.logical_xor, (input, other), dtypes.result_type(input, other), result_dtype=dtypes.bool
+    )
+
+
 # ----------------------------------------------------------------- selection and clamping
 def _winner_grad(grad: Tensor, mine: Tensor, theirs: Tensor, loses) -> Tensor:
     """maximum/minimum: an operand gets the gradient where it won, half of it on ties."""
@@ -988,6 +1276,7 @@ def mul_(tensor: Tensor, other: Operand) -> Tensor:
     return _in_place(mul, tensor, other)
 
 
-def div_(tensor: Tensor, other: Operand) -> Tensor:
-    """In-place ``tensor /= other`` (an integer tensor cannot hold the float result)."""
-    return _in_place(div, tensor, other)
+def div_(tensor: Tensor, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+    """In-place ``tensor /= other`` (an integer tensor cannot hold the float result unless
+    ``rounding_mode`` is ``"trunc"`` or ``"floor"``)."""
+    return _in_place(div, tensor, other, rounding_mode=rounding_mode)
