@@ -15,7 +15,8 @@ The package is built in layers, each importing only the ones below it (checked b
 4. :mod:`engine.ops`: the operand iterator, the derivative table (:mod:`engine.ops.table`, each
    op's kernel and VJP formulas in one entry) and every op;
 5. the backward engine, ``gradcheck``/``gradgradcheck`` and graph inspection;
-6. what is built on the public API (``testing``, ``viz``, ``grading``).
+6. what is built on the public API (``testing``, ``viz``, ``nn``, ``serialization`` for
+   :func:`save`/:func:`load`, ``grading``).
 
 The one upward import: Tensor's methods delegate to the ops (and ``backward`` to autograd),
 bound at the end of :mod:`engine.tensor`.
@@ -195,4 +196,5 @@ from engine.random import (
     randperm,
     set_rng_state,
 )
+from engine.serialization import load, save
 from engine.tensor import Size, Tensor

@@ -99,7 +99,7 @@ def accumulate_into_grad(variable: Tensor, grad: Tensor) -> None:
             # Fast path: a row-major variable gets a row-major copy, with no layout to work out
             # (torch steals the incoming gradient when nothing else holds it; we copy it).
             values = np.array(grad._array(), order="C")
-            variable._grad = type(variable)(values.reshape(-1), variable._shape, strides)
+            variable._grad = Tensor(values.reshape(-1), variable._shape, strides)
             return
         fresh = variable.new_empty_strided(
             variable.shape, layout.dense_strides_like(variable.shape, variable.stride())
@@ -410,6 +410,7 @@ def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
     for output_nr, output in enumerate(outputs):
         if not isinstance(output, Tensor):
             continue
+        marked = id(output) in node._non_differentiable
         for argument in args:
             if argument is output:
                 # forward returned an input unchanged: the output must be a new tensor object
@@ -418,7 +419,7 @@ def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
                 outputs[output_nr] = output
                 break
         node._output_meta.append((output._shape, output.dtype))
-        if id(output) in node._non_differentiable or not output.dtype.is_floating_point:
+        if marked or not output.dtype.is_floating_point:
             continue
         output._grad_fn = node
         output._output_nr = output_nr

@@ -1,6 +1,80 @@
-"""Neural-network building blocks, with ``torch.nn``'s names.  So far the functional API
-(:mod:`engine.nn.functional`); modules and layers come with the modules chapter."""
+"""Neural-network building blocks, with ``torch.nn``'s names.
 
-from engine.nn import functional
+- :class:`Module` (:mod:`engine.nn.modules.module`): registration by attribute assignment,
+  recursion over submodules, ``state_dict``, hooks; :class:`Parameter`.
+- layers (:mod:`engine.nn.modules`): containers, ``Linear``, ``Embedding``, ``Dropout``,
+  activations ...; each calls its function of :mod:`engine.nn.functional`.
+- :mod:`engine.nn.init`: initialization schemes; :mod:`engine.nn.utils`.
+"""
 
-__all__ = ["functional"]
+from engine.nn import functional, init, modules, utils
+from engine.nn.modules import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Bilinear,
+    Dropout,
+    Embedding,
+    Flatten,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Identity,
+    LazyLinear,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    Module,
+    ModuleDict,
+    ModuleList,
+    ReLU,
+    ReLU6,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softsign,
+    Tanh,
+    Unflatten,
+)
+from engine.nn.parameter import Parameter, UninitializedParameter
+
+__all__ = [
+    "Bilinear",
+    "CELU",
+    "Dropout",
+    "ELU",
+    "Embedding",
+    "Flatten",
+    "GELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "Identity",
+    "LazyLinear",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "Module",
+    "ModuleDict",
+    "ModuleList",
+    "Parameter",
+    "ReLU",
+    "ReLU6",
+    "SELU",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softmin",
+    "Softsign",
+    "Tanh",
+    "Unflatten",
+    "UninitializedParameter",
+    "functional",
+    "init",
+    "modules",
+    "utils",
+]
