@@ -158,13 +158,25 @@ ACTIVATIONS = [
     ("Hardswish", (), {}),
     ("Softsign", (), {}),
     ("GELU", (), {"approximate": "tanh"}),
+    ("GELU", (), {}),
+    ("Softplus", (), {}),
+    ("Softplus", (2.0, 6.0), {}),  # linear where 2x > 6: a kink at x = 3
+    ("LogSigmoid", (), {}),
+    ("Mish", (), {}),
+    ("Tanhshrink", (), {}),
+    ("Threshold", (1.0, -2.0), {}),
+    ("Softshrink", (1.0,), {}),
+    ("Hardshrink", (1.0,), {}),
+    ("GLU", (0,), {}),
     ("Softmax", (), {"dim": 1}),
     ("LogSoftmax", (), {"dim": 0}),
     ("Softmin", (), {"dim": 1}),
 ]
 
 
-@pytest.mark.parametrize(("name", "args", "kwargs"), ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"), ACTIVATIONS, ids=[f"{a[0]}{a[1]}{a[2]}" for a in ACTIVATIONS]
+)
 def test_activation_modules_match_torch(name, args, kwargs):
     values = np.concatenate([KINKS, np.random.default_rng(0).standard_normal(10) * 4])
     values = values.reshape(4, 5)
@@ -172,14 +184,14 @@ def test_activation_modules_match_torch(name, args, kwargs):
     out = getattr(nn, name)(*args, **kwargs)(ours)
     expected = getattr(torch.nn, name)(*args, **kwargs)(theirs)
     assert_close(out, expected)
-    upstream = np.random.default_rng(1).standard_normal((4, 5))
+    upstream = np.random.default_rng(1).standard_normal(tuple(expected.shape))
     (out * engine.tensor(upstream)).sum().backward()
     (expected * torch.tensor(upstream)).sum().backward()
     assert_close(ours.grad, theirs.grad)
 
 
 INPLACE = ["relu", "relu6", "leaky_relu", "hardtanh", "elu", "selu", "celu", "silu"]
-INPLACE += ["hardsigmoid", "hardswish"]
+INPLACE += ["hardsigmoid", "hardswish", "mish"]
 
 
 @pytest.mark.parametrize("name", INPLACE)
@@ -229,6 +241,18 @@ FUNCTIONAL_GRADCHECKS = [
     ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), [(3, 4)]),
     ("softmin", lambda x: F.softmin(x, 1), [(3, 4)]),
     ("dropout", lambda x: (engine.manual_seed(3), F.dropout(x, 0.4))[1], [(3, 4)]),
+    ("gelu", F.gelu, [(3, 4)]),
+    ("softplus", lambda x: F.softplus(x, 1.5, 2.0), [(3, 4)]),
+    ("logsigmoid", F.logsigmoid, [(3, 4)]),
+    ("mish", F.mish, [(3, 4)]),
+    ("tanhshrink", F.tanhshrink, [(3, 4)]),
+    ("threshold", lambda x: F.threshold(x, 0.05, -3.0), [(3, 4)]),
+    ("softshrink", lambda x: F.softshrink(x, 0.05), [(3, 4)]),
+    ("hardshrink", lambda x: F.hardshrink(x, 0.05), [(3, 4)]),
+    ("prelu", F.prelu, [(2, 3, 4), (3,)]),
+    ("prelu_shared", F.prelu, [(2, 3), (1,)]),
+    ("glu", lambda x: F.glu(x, 0), [(4, 3)]),
+    ("normalize", lambda x: F.normalize(x, 3.0, 0), [(4, 3)]),
 ]
 
 
@@ -239,7 +263,34 @@ def test_functional_gradcheck(name, function, shapes):
     assert gradcheck(function, gradcheck_inputs(*shapes))
 
 
+def test_prelu_module_matches_torch():
+    x = np.concatenate([KINKS, np.random.default_rng(2).standard_normal(14)]).reshape(2, 3, 4)
+    check_module(nn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1), x)
+    check_module(nn.PReLU(), torch.nn.PReLU(), x)
+    same_error(lambda: nn.PReLU(2)(engine.ones(2, 3)), lambda: torch.nn.PReLU(2)(torch.ones(2, 3)))
+
+
+@pytest.mark.parametrize("name", ["elu", "celu", "selu", "softplus", "mish", "gelu", "silu"])
+def test_activation_gradients_stay_finite_for_large_inputs_like_torch(name):
+    ours, theirs = pair([-800.0, -40.0, 40.0, 800.0])
+    getattr(F, name)(ours).sum().backward()
+    getattr(torch.nn.functional, name)(theirs).sum().backward()
+    assert_close(ours.grad, theirs.grad)
+
+
+def test_normalize_matches_torch():
+    values = np.random.default_rng(3).standard_normal((3, 4))
+    values[1] = 0.0  # a zero vector stays zero
+    ours, theirs = pair(values)
+    out, expected = F.normalize(ours, dim=1), torch.nn.functional.normalize(theirs, dim=1)
+    assert_close(out, expected)
+    (out * engine.tensor(values + 1)).sum().backward()
+    (expected * torch.tensor(values + 1)).sum().backward()
+    assert_close(ours.grad, theirs.grad)
+
+
 def test_activation_errors_match_torch():
+    same_error(lambda: F.glu(engine.ones(3, 3)), lambda: torch.nn.functional.glu(torch.ones(3, 3)))
     same_error(
         lambda: F.hardtanh(engine.ones(2), 2.0, 1.0),
         lambda: torch.nn.functional.hardtanh(torch.ones(2), 2.0, 1.0),

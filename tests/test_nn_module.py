@@ -363,6 +363,16 @@ def test_repr_matches_torch():
             n.CELU(0.5),
             n.Softmin(dim=0),
             n.Tanh(),
+            n.GELU(),
+            n.Softplus(2.0, 10.0),
+            n.Threshold(0.1, 20.0),
+            n.Softshrink(),
+            n.Hardshrink(0.3),
+            n.GLU(),
+            n.Tanhshrink(),
+            n.PReLU(3),
+            n.LogSigmoid(),
+            n.Mish(),
         )
 
     assert repr(layers(engine)) == repr(layers(torch))

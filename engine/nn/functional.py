@@ -3,8 +3,11 @@
 
 - layers: ``linear``, ``bilinear``, ``embedding``, ``dropout``, ``one_hot``;
 - activations: ``relu``, ``relu6``, ``leaky_relu``, ``hardtanh``, ``elu``, ``selu``, ``celu``,
-  ``sigmoid``, ``tanh``, ``silu``, ``hardsigmoid``, ``hardswish``, ``softsign``, ``gelu``
-  (``approximate="tanh"``), ``softmax``, ``log_softmax``, ``softmin``, ``gumbel_softmax``.
+  ``sigmoid``, ``tanh``, ``silu``, ``hardsigmoid``, ``hardswish``, ``softsign``, ``gelu``,
+  ``softplus``, ``logsigmoid``, ``mish``, ``tanhshrink``, ``threshold``, ``softshrink``,
+  ``hardshrink``, ``prelu``, ``glu``, ``softmax``, ``log_softmax``, ``softmin``,
+  ``gumbel_softmax``;
+- ``normalize``.
 
 Piecewise activations are written with ``where`` so that the gradient at a kink is the one
 torch's backward formula gives (``leaky_relu``'s slope at 0, ``hardtanh``'s zero at its
@@ -23,9 +26,10 @@ from collections.abc import Callable
 from engine import dtypes, layout
 from engine.autograd import no_grad
 from engine.ops.creation import tensor as as_tensor
-from engine.ops.elementwise import exp, sigmoid, tanh, where
+from engine.ops.elementwise import erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
 from engine.ops.elementwise import relu as relu_op
 from engine.ops.indexing import one_hot
+from engine.ops.linalg import norm
 from engine.ops.softmax import log_softmax, softmax
 from engine.random import rand_like
 from engine.tensor import Tensor
@@ -37,14 +41,20 @@ __all__ = [
     "elu",
     "embedding",
     "gelu",
+    "glu",
     "gumbel_softmax",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
+    "mish",
+    "normalize",
     "one_hot",
+    "prelu",
     "relu",
     "relu6",
     "selu",
@@ -52,8 +62,12 @@ __all__ = [
     "silu",
     "softmax",
     "softmin",
+    "softplus",
+    "softshrink",
     "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
 ]
 
 
@@ -184,7 +198,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    return _activation(input, inplace, lambda x: where(x > 0, x, (exp(x) - 1) * alpha))
+    # expm1 of min(x, 0): exact near 0, and no inf (whose gradient would be nan) for large x.
+    return _activation(input, inplace, lambda x: where(x > 0, x, expm1(x.clamp(max=0)) * alpha))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -200,7 +215,9 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0``, else ``alpha * (exp(x / alpha) - 1)``."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return _activation(input, inplace, lambda x: where(x > 0, x, (exp(x / alpha) - 1) * alpha))
+    return _activation(
+        input, inplace, lambda x: where(x > 0, x, expm1(x.clamp(max=0) / alpha) * alpha)
+    )
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -228,15 +245,85 @@ def softsign(input: Tensor) -> Tensor:
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """``x * Phi(x)`` (Phi: the standard normal CDF).  ``approximate="tanh"`` is
-    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``; the exact form needs ``erf``,
-    which the engine does not have yet."""
+    """``x * Phi(x)``, Phi the standard normal CDF: ``0.5 x (1 + erf(x / sqrt(2)))``;
+    ``approximate="tanh"`` is ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``."""
     if approximate == "tanh":
         inner = (input + input**3 * 0.044715) * math.sqrt(2.0 / math.pi)
         return input * (tanh(inner) + 1) * 0.5
     if approximate == "none":
-        raise NotImplementedError("gelu(approximate='none') needs erf, which the engine lacks")
+        return input * (erf(input * (1 / math.sqrt(2.0))) + 1) * 0.5
     raise RuntimeError("approximate argument must be either none or tanh.")
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, a smooth ReLU; ``x`` itself where ``beta x >
+    threshold`` (where the two agree to float precision)."""
+    scaled = input * beta
+    # exp of the clamped value: the branch where() drops must not overflow (inf * 0 = nan).
+    smooth = log1p(exp(scaled.clamp(max=threshold))) / beta
+    return where(scaled > threshold, input, smooth)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|))``, stable for large ``|x|``."""
+    return minimum(input, input.new_zeros(())) - log1p(exp(-input.abs()))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))`` (Misra, 2019)."""
+    return _activation(input, inplace, lambda x: x * tanh(softplus(x)))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return input - tanh(input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``."""
+    return _activation(input, inplace, lambda x: where(x > threshold, x, value))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0."""
+    return where(input > lambd, input, where(input < -lambd, input, 0.0))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` for positive ``x``, else ``weight * x``, with one slope per channel (dim 1) or
+    one shared slope."""
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if weight.numel() != channels:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {weight.numel()} and channel size = {channels}."
+            )
+        if input.ndim > 1:
+            weight = weight.reshape(channels, *([1] * (input.ndim - 2)))
+    return where(input > 0, input, input * weight)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """The gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of ``dim``."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = layout.wrap_dim(dim, input.ndim)
+    size = input.shape[axis]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {size}")
+    half = size // 2
+    return input.narrow(axis, 0, half) * sigmoid(input.narrow(axis, half, half))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``x / max(||x||_p, eps)`` along ``dim``: unit vectors (zero vectors stay zero)."""
+    return input / norm(input, p, dim, keepdim=True).clamp(min=eps)
 
 
 def softmin(input: Tensor, dim: int, dtype: dtypes.DType | None = None) -> Tensor:

@@ -4,20 +4,29 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from engine.nn import functional as F
+from engine.nn import init as nn_init
 from engine.nn.modules.module import Module
+from engine.nn.parameter import Parameter
+from engine.ops.creation import full
 from engine.tensor import Tensor
 
 __all__ = [
     "CELU",
     "ELU",
     "GELU",
+    "GLU",
+    "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
     "LeakyReLU",
+    "LogSigmoid",
     "LogSoftmax",
+    "Mish",
+    "PReLU",
     "ReLU",
     "ReLU6",
     "SELU",
@@ -25,8 +34,12 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Softmin",
+    "Softplus",
+    "Softshrink",
     "Softsign",
     "Tanh",
+    "Tanhshrink",
+    "Threshold",
 ]
 
 
@@ -84,6 +97,12 @@ class Hardswish(_InPlaceActivation):
     function = staticmethod(F.hardswish)
 
 
+class Mish(_InPlaceActivation):
+    """``x * tanh(softplus(x))``."""
+
+    function = staticmethod(F.mish)
+
+
 class Sigmoid(Module):
     """``1 / (1 + exp(-x))``."""
 
@@ -106,6 +125,120 @@ class Softsign(Module):
     def forward(self, input: Tensor) -> Tensor:
         """``softsign(input)``."""
         return F.softsign(input)
+
+
+class LogSigmoid(Module):
+    """``log(sigmoid(x))``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``logsigmoid(input)``."""
+        return F.logsigmoid(input)
+
+
+class Tanhshrink(Module):
+    """``x - tanh(x)``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``tanhshrink(input)``."""
+        return F.tanhshrink(input)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta``, linear above ``threshold / beta``."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``softplus(input, beta, threshold)``."""
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        """``beta=..., threshold=...``."""
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Threshold(Module):
+    """``x`` where ``x > threshold``, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``threshold(input, threshold, value)``."""
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        """``threshold=..., value=...``."""
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"threshold={self.threshold}, value={self.value}{inplace}"
+
+
+class Softshrink(Module):
+    """``x -+ lambd`` outside ``[-lambd, lambd]``, else 0."""
+
+    function = staticmethod(F.softshrink)
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        """The shrinkage of ``input``."""
+        return type(self).function(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        """``lambd``."""
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """``x`` outside ``[-lambd, lambd]``, else 0."""
+
+    function = staticmethod(F.hardshrink)
+
+
+class GLU(Module):
+    """Gated linear unit over ``dim``: first half times the sigmoid of the second half."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``glu(input, dim)``."""
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        """``dim=...``."""
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """Leaky ReLU with a learned slope (one, or one per channel), initialized to ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(full((num_parameters,), init, dtype=dtype))
+
+    def reset_parameters(self) -> None:
+        """Every slope back to ``init``."""
+        nn_init.constant_(self.weight, self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``prelu(input, weight)``."""
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        """``num_parameters=...``."""
+        return f"num_parameters={self.num_parameters}"
 
 
 class LeakyReLU(Module):
@@ -174,7 +307,7 @@ class CELU(ELU):
 
 
 class GELU(Module):
-    """``x * Phi(x)``; only ``approximate="tanh"`` for now (the exact form needs erf)."""
+    """``x * Phi(x)`` (Phi the standard normal CDF), exact or ``approximate="tanh"``."""
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
