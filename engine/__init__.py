@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 # (engine.bool, engine.float, engine.sum, engine.max ...), as torch's do.
 # ruff: noqa: F401, E402
 # autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
-from engine import autograd, func, memory, nn
+from engine import autograd, func, linalg, memory, nn
 from engine.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from engine.dtypes import DType as dtype
 from engine.dtypes import (
@@ -154,7 +154,20 @@ from engine.ops.elementwise import (
 )
 from engine.ops.indexing import one_hot, select
 from engine.ops.join import cat, stack
-from engine.ops.linalg import bmm, dot, matmul, mm, mv
+from engine.ops.linalg import (
+    bmm,
+    cdist,
+    cross,
+    dot,
+    einsum,
+    ger,
+    kron,
+    matmul,
+    mm,
+    mv,
+    norm,
+    outer,
+)
 from engine.ops.reduction import (
     all,
     any,
@@ -166,8 +179,10 @@ from engine.ops.reduction import (
     min,
     prod,
     std,
+    std_mean,
     sum,
     var,
+    var_mean,
 )
 from engine.ops.shape import (
     as_strided,

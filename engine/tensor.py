@@ -839,6 +839,11 @@ _METHODS = {
     "bmm": linalg.bmm,
     "dot": linalg.dot,
     "mv": linalg.mv,
+    "norm": linalg.norm,
+    "cross": linalg.cross,
+    "outer": linalg.outer,
+    "ger": linalg.outer,
+    "kron": linalg.kron,
 }
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)

@@ -49,6 +49,7 @@ MODULES = [
     "engine.ops.linalg",
     "engine.ops.join",
     "engine.ops.formatting",
+    "engine.linalg",
     "engine.testing",
     "engine.viz",
 ]

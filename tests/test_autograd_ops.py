@@ -38,6 +38,13 @@ def lib(tensor):
     return engine if isinstance(tensor, engine.Tensor) else torch
 
 
+def cdist(a, b, p=2.0):
+    # torch.cdist has neither a double backward nor a JVP: compare with the same math.
+    if isinstance(a, engine.Tensor):
+        return engine.cdist(a, b, p)
+    return torch.linalg.vector_norm(a.unsqueeze(-2) - b.unsqueeze(-3), p, -1)
+
+
 def set_first_row(a, b):
     c = a * 1.0  # a non-leaf, so it may be written in place
     c[0] = b
@@ -188,6 +195,45 @@ OPS = [
         "div_trunc",
         lambda a, b: lib(a).div(a, b, rounding_mode="trunc") * b,
         [between(-2.9, -2.1, (2, 3)), between(1.0, 1.05, (3,))],
+    ),
+    ("var_mean", lambda a: lib(a).var_mean(a, 1)[0] * lib(a).var_mean(a, 1)[1], [normal((2, 3))]),
+    ("std_mean", lambda a: sum(lib(a).std_mean(a, 0, keepdim=True)), [normal((3, 2))]),
+    ("vector_norm", lambda a: lib(a).linalg.vector_norm(a), [normal((2, 3))]),
+    ("vector_norm_1_dim", lambda a: lib(a).linalg.vector_norm(a, 1, -1), [distinct((2, 3))]),
+    ("vector_norm_3", lambda a: lib(a).linalg.vector_norm(a, 3, 0, True), [distinct((2, 3))]),
+    ("vector_norm_half", lambda a: lib(a).linalg.vector_norm(a, 0.5, 1), [distinct((2, 3))]),
+    (
+        "vector_norm_inf",
+        lambda a: lib(a).linalg.vector_norm(a, float("inf"), 1),
+        [distinct((2, 3))],
+    ),
+    ("vector_norm_-inf", lambda a: lib(a).linalg.vector_norm(a, -float("inf")), [distinct((2, 3))]),
+    ("vector_norm_0", lambda a: lib(a).linalg.vector_norm(a, 0) * a, [distinct((2, 3))]),
+    ("norm_method", lambda a: a.norm(dim=(0, 2)), [normal((2, 3, 2))]),
+    ("matrix_norm_fro", lambda a: lib(a).linalg.matrix_norm(a), [normal((2, 2, 3))]),
+    ("matrix_norm_1", lambda a: lib(a).linalg.matrix_norm(a, 1), [normal((2, 2, 3))]),
+    ("matrix_norm_-inf", lambda a: lib(a).linalg.matrix_norm(a, -float("inf")), [normal((3, 3))]),
+    ("cross", lambda a, b: lib(a).linalg.cross(a, b), [normal((2, 3)), normal((1, 3))]),
+    ("cross_dim", lambda a, b: a.cross(b, dim=0), [normal((3, 2)), normal((3, 2))]),
+    ("outer", lambda a, b: a.outer(b), [normal((3,)), normal((2,))]),
+    ("kron", lambda a, b: a.kron(b), [normal((2, 3)), normal((2, 1, 2))]),
+    ("cdist", lambda a, b: cdist(a, b), [normal((3, 2)), normal((4, 2))]),
+    ("cdist_p1_batched", lambda a, b: cdist(a, b, 1.0), [distinct((2, 3, 2)), normal((2, 2))]),
+    (
+        "einsum_matmul",
+        lambda a, b: lib(a).einsum("ij,jk->ik", a, b),
+        [normal((2, 3)), normal((3, 2))],
+    ),
+    (
+        "einsum_batch",
+        lambda a, b: lib(a).einsum("bij,bkj", a, b),
+        [normal((2, 2, 3)), normal((2, 4, 3))],
+    ),
+    ("einsum_trace_diag", lambda a: lib(a).einsum("iij->j", a), [normal((3, 3, 2))]),
+    (
+        "einsum_three",
+        lambda a, b, c: lib(a).einsum("...i,ij,j->...", a, b, c),
+        [normal((2, 3)), normal((3, 2)), normal((2,))],
     ),
     ("setitem", set_first_row, [normal((3, 2)), normal((2,))]),
     ("copy_", copy_into, [normal((2, 3)), normal((3,))]),

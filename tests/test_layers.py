@@ -63,7 +63,7 @@ LAYERS = [
         "engine.nn",
         "engine.serialization",
     ),
-    ("engine", "engine.grading"),
+    ("engine.linalg", "engine", "engine.grading"),
 ]
 RANK = {
     module: (layer, order)

@@ -14,7 +14,7 @@ iteration order) only changes the order of the loops, not the layout of the resu
 
 The differentiable reductions are entries of the derivative table (:mod:`engine.ops.table`):
 a NumPy kernel and one VJP formula for ``input``, which spreads the output gradient back over
-the reduced dims -- re-insert them (``unsqueeze`` unless ``keepdim``, :func:`_restore_dims`) and
+the reduced dims -- re-insert them (``unsqueeze`` unless ``keepdim``, :func:`restore_dims`) and
 broadcast or ``expand`` (:func:`_expand_back`):
 
 * ``sum``: ``grad`` expanded; ``mean``: divided by the group size;
@@ -73,9 +73,11 @@ def _count(input_shape, dim) -> int:
 
 
 # ------------------------------------------------------------------ formula helpers
-def _restore_dims(tensor: Tensor, input_shape, dim, keepdim: bool) -> Tensor:
+def restore_dims(
+    tensor: Tensor, input_shape: Sequence[int], dim: int | Sequence[int] | None, keepdim: bool
+) -> Tensor:
     """A reduction's output (or its gradient) with the reduced dims back as size 1, so that it
-    broadcasts against the input."""
+    broadcasts against the input (``dim`` None: all of them)."""
     if not keepdim:
         for axis in sorted(layout.wrap_dims(dim, len(input_shape))):
             tensor = tensor.unsqueeze(axis)
@@ -85,14 +87,14 @@ def _restore_dims(tensor: Tensor, input_shape, dim, keepdim: bool) -> Tensor:
 def _expand_back(grad: Tensor, input_shape, dim, keepdim: bool) -> Tensor:
     """A reduction's output gradient expanded to the input's shape (a view): every element of a
     group gets the gradient of the group's result."""
-    return _restore_dims(grad, input_shape, dim, keepdim).expand(tuple(input_shape))
+    return restore_dims(grad, input_shape, dim, keepdim).expand(tuple(input_shape))
 
 
 def _var_backward(grad: Tensor, input: Tensor, dim, keepdim: bool, correction) -> Tensor:
     """d var / dx = ``2 (x - mean) / (N - correction)`` (the mean's own dependence on x cancels
     out).  ``N == correction`` makes the factor inf; over all elements torch then gives inf,
     or nan where x is the mean, whatever the sign (and so for ``N < correction`` too)."""
-    grad = _restore_dims(grad, input.shape, dim, keepdim)
+    grad = restore_dims(grad, input.shape, dim, keepdim)
     centered = input - mean(input, layout.wrap_dims(dim, input.ndim), keepdim=True)
     degrees_of_freedom = _count(input.shape, dim) - correction
     if degrees_of_freedom <= 0 and (dim is None or input.ndim == 0):
@@ -109,9 +111,9 @@ def _std_to_var_grad(grad: Tensor, result: Tensor) -> Tensor:
 def _prod_backward(grad: Tensor, input: Tensor, result: Tensor, dim, keepdim: bool) -> Tensor:
     """d prod / dx_i is the product of the other elements of x_i's group: ``result / x_i``
     when no element is zero (torch's formula), else computed without dividing."""
-    grad = _restore_dims(grad, input.shape, dim, keepdim)
+    grad = restore_dims(grad, input.shape, dim, keepdim)
     if (input != 0).all():
-        return grad * (_restore_dims(result, input.shape, dim, keepdim) / input)
+        return grad * (restore_dims(result, input.shape, dim, keepdim) / input)
     return grad * _product_of_others(input, layout.wrap_dims(dim, input.ndim))
 
 
@@ -352,11 +354,11 @@ def _logsumexp_values(values: np.ndarray, axes, keepdim: bool) -> np.ndarray:
 
 @op(
     input=lambda grad, input, result, dim, keepdim: (
-        _restore_dims(grad, input.shape, dim, keepdim)
-        * elementwise.exp(input - _restore_dims(result, input.shape, dim, keepdim))
+        restore_dims(grad, input.shape, dim, keepdim)
+        * elementwise.exp(input - restore_dims(result, input.shape, dim, keepdim))
     ),
     jvp=lambda input, result, input_t, dim, keepdim: sum(
-        input_t * elementwise.exp(input - _restore_dims(result, input.shape, dim, keepdim)),
+        input_t * elementwise.exp(input - restore_dims(result, input.shape, dim, keepdim)),
         dim,
         keepdim,
     ),
@@ -576,3 +578,29 @@ def sum_to_shape(tensor: Tensor, shape: Sequence[int]) -> Tensor:
     dims = tuple(range(leading)) + stretched
     summed = sum(tensor, dims, keepdim=True) if dims else tensor
     return summed.reshape(shape) if tuple(summed.shape) != shape else summed
+
+
+def var_mean(
+    input: Tensor,
+    dim: int | Sequence[int] | bool | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``(var(...), mean(...))`` over the same dims, in one call (arguments as :func:`var`)."""
+    variance = var(input, dim, unbiased, keepdim, correction=correction)
+    return variance, mean(input, None if isinstance(dim, builtins.bool) else dim, keepdim)
+
+
+def std_mean(
+    input: Tensor,
+    dim: int | Sequence[int] | bool | None = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``(std(...), mean(...))`` over the same dims, in one call (arguments as :func:`std`)."""
+    deviation = std(input, dim, unbiased, keepdim, correction=correction)
+    return deviation, mean(input, None if isinstance(dim, builtins.bool) else dim, keepdim)
