@@ -13,7 +13,7 @@ NBVAL_FLAGS := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cu
 # never executed or written by these targets.
 EXECUTED_NOTEBOOKS := $(wildcard chapters/*.ipynb solutions/*.ipynb)
 
-.PHONY: help venv dot book book-fresh execute test lint format grade lab bench clean
+.PHONY: help venv dot browser book book-fresh execute test lint format grade lab bench colab-links clean
 
 help:
 	@echo "make book        build the website into _build/html (from stored outputs)"
@@ -24,6 +24,7 @@ help:
 	@echo "make book-fresh  re-execute every notebook, then build the website"
 	@echo "make format      format the engine, tests, chapters and solutions with ruff"
 	@echo "make bench       time the engine against PyTorch; write benchmarks/results.json"
+	@echo "make colab-links write _config.yml's repository into every notebook's Colab badge and set-up cell"
 	@echo "make clean       remove the build output and the virtual environment"
 
 venv: $(STAMP)
@@ -50,6 +51,20 @@ dot:
 		exit 1; \
 	fi
 
+# Headless Chromium and its driver for the browser tests (tests/test_browser.py).  Installed
+# like Graphviz when we can; when we cannot, say so loudly and go on: those tests are then
+# skipped, with the reason in pytest's summary.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium and ChromeDriver with apt-get..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+			|| echo "WARNING: could not install Chromium; the browser tests will be SKIPPED."; \
+	else \
+		echo "WARNING: Chromium or ChromeDriver is missing; the browser tests will be SKIPPED."; \
+		echo "  Debian/Ubuntu:  sudo apt-get install chromium chromium-driver"; \
+	fi
+
 book: venv dot
 	$(BIN)/jupyter-book build . $(BOOK_BUILD_FLAGS)
 	@echo "Open _build/html/index.html in a browser."
@@ -62,16 +77,16 @@ execute: venv dot
 book-fresh: execute book
 
 lint: venv
-	$(BIN)/ruff check engine tests benchmarks chapters exercises solutions
-	$(BIN)/ruff format --check engine tests benchmarks chapters solutions
+	$(BIN)/ruff check engine tests benchmarks tools _ext chapters exercises solutions
+	$(BIN)/ruff format --check engine tests benchmarks tools _ext chapters solutions
 
 # Formats the course's own code; never the learner's notebooks in exercises/.
 format: venv
-	$(BIN)/ruff format engine tests benchmarks chapters solutions
-	$(BIN)/ruff check --fix engine tests benchmarks chapters solutions
+	$(BIN)/ruff format engine tests benchmarks tools _ext chapters solutions
+	$(BIN)/ruff check --fix engine tests benchmarks tools _ext chapters solutions
 
-test: venv dot lint
-	$(BIN)/python -m pytest tests chapters solutions $(NBVAL_FLAGS)
+test: venv dot browser lint
+	$(BIN)/python -m pytest -rs tests chapters solutions $(NBVAL_FLAGS)
 
 # Not part of `make test`: times are measured, never asserted.  About a minute.
 bench: venv
@@ -83,6 +98,10 @@ grade: venv
 # Jupyter refuses to run as root unless told; containers often run as root.
 lab: venv dot
 	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# A fork sets repository.url (and branch) in _config.yml, then runs this once and commits.
+colab-links: venv
+	$(BIN)/python -m tools.colab_links
 
 clean:
 	rm -rf _build $(VENV)

@@ -189,13 +189,21 @@ from engine.ops.shape import (
     broadcast_tensors,
     broadcast_to,
     flatten,
+    flip,
+    fliplr,
+    flipud,
+    moveaxis,
+    movedim,
     narrow,
     permute,
     reshape,
+    roll,
+    rot90,
     squeeze,
     transpose,
     unsqueeze,
 )
+from engine.ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from engine.ops.softmax import log_softmax, softmax
 from engine.random import (
     Generator,

@@ -88,8 +88,11 @@ def _text_fallback(root) -> TextGraph | None:
     return value_graph_text(root) if isinstance(root, Value) else tensor_graph_text(root)
 
 
-def draw(root: Value | Tensor, rankdir: str = "LR") -> graphviz.Digraph | TextGraph:
-    """Draw the graph that produced ``root``, inputs on the left, output on the right.
+def draw(root: Value | Tensor, rankdir: str = "TB") -> graphviz.Digraph | TextGraph:
+    """Draw the graph that produced ``root``, inputs at the top, output at the bottom.
+
+    Top to bottom keeps the picture narrow enough to read on a phone; ``rankdir="LR"`` lays
+    it out left to right instead.
 
     For a scalar ``Value``: one box per Value (name, data, grad) and one oval per operation.
     For a ``Tensor``: its backward graph, like torchviz: one box per ``grad_fn`` node, blue
@@ -112,7 +115,7 @@ def _draw_value_graph(root: Value, rankdir: str):
     order = topological_order(root)
     names = _names(order)
     graph = graphviz.Digraph(graph_attr={"rankdir": rankdir}, node_attr={"fontname": "Helvetica"})
-    for node in reversed(order):  # inputs first, so the layout reads left to right
+    for node in reversed(order):  # inputs first, so the layout reads top to bottom
         node_id = names[id(node)]
         graph.node(
             node_id,

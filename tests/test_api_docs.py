@@ -46,6 +46,7 @@ MODULES = [
     "engine.ops.elementwise",
     "engine.ops.reduction",
     "engine.ops.shape",
+    "engine.ops.scan",
     "engine.ops.linalg",
     "engine.ops.join",
     "engine.ops.formatting",

@@ -1,21 +1,21 @@
 """The website and the notebooks' conventions: the book builds with warnings as errors from the
-stored outputs, works offline, and every notebook's Colab badge and set-up cell agree with the
-one place that configures them (_config.yml)."""
+stored outputs, works offline, its links and anchors resolve, and every notebook's Colab badge
+and set-up cell agree with the one place that configures them (_config.yml).  What only a
+browser can tell (layout, console, search) is in test_browser.py."""
 
 import json
 import re
-import subprocess
-import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 
+from tools import colab_links
+
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-REPO_URL = CONFIG["repository"]["url"]
-BRANCH = CONFIG["repository"]["branch"]
-GITHUB_PATH = REPO_URL.removeprefix("https://github.com/")
+REPO_URL, BRANCH = colab_links.repository()
 NOTEBOOKS = sorted(
     p.relative_to(ROOT).as_posix()
     for folder in ("chapters", "exercises", "solutions")
@@ -33,7 +33,7 @@ def text(cell: dict) -> str:
 
 
 def colab_url(path: str) -> str:
-    return f"https://colab.research.google.com/github/{GITHUB_PATH}/blob/{BRANCH}/{path}"
+    return colab_links.colab_url(path, REPO_URL, BRANCH)
 
 
 def test_there_are_notebooks_to_check():
@@ -49,10 +49,12 @@ def test_notebook_starts_with_a_title_and_its_own_colab_badge(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
-def test_setup_cell_installs_the_engine_only_in_colab(path):
+def test_setup_cell_starts_with_the_install_block_for_the_configured_repository(path):
+    """`make colab-links` writes it; test_colab.py runs it as Colab would."""
     setup = text(next(c for c in cells(path) if c["cell_type"] == "code"))
-    assert '"google.colab" in sys.modules' in setup
-    assert f"git+{REPO_URL}@{BRANCH}" in setup
+    assert setup.startswith(colab_links.install_block(REPO_URL, BRANCH)), (
+        "run `make colab-links` after changing repository.url or repository.branch"
+    )
 
 
 @pytest.mark.parametrize("stem", CHAPTERS)
@@ -85,39 +87,37 @@ def test_exercise_notebooks_are_committed_clean(path):
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
-def test_table_of_contents_lists_exactly_the_existing_chapters_and_exercises():
+def test_table_of_contents_lists_every_chapter_with_its_exercises_as_its_section():
+    """So the website's Next at the end of a chapter opens its exercises."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    listed = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    for entry in listed:
-        assert (ROOT / f"{entry}.ipynb").exists() or (ROOT / f"{entry}.md").exists(), entry
+    entries = [c for part in toc["parts"] for c in part["chapters"]]
+    for entry in entries:
+        for page in [entry, *entry.get("sections", [])]:
+            path = page["file"]
+            assert (ROOT / f"{path}.ipynb").exists() or (ROOT / f"{path}.md").exists(), path
+    sections = {c["file"]: [s["file"] for s in c.get("sections", [])] for c in entries}
     for stem in CHAPTERS:
-        assert f"chapters/{stem}" in listed
+        expected = [f"exercises/{stem}"] if (ROOT / "exercises" / f"{stem}.ipynb").exists() else []
+        assert sections.get(f"chapters/{stem}") == expected, stem
     for path in (ROOT / "exercises").glob("*.ipynb"):
-        assert f"exercises/{path.stem}" in listed
+        assert (ROOT / "chapters" / path.name).exists(), f"{path.name} has no chapter"
 
 
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory) -> Path:
-    """Build the book once, warnings as errors, from the stored outputs (no execution)."""
-    output = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    done = subprocess.run(
-        [
-            str(jupyter_book),
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(output),
-            "-W",
-            "-n",
-            "--keep-going",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return output / "_build" / "html"
+def markdown_sources() -> dict[str, str]:
+    """The Markdown a reader sees: intro, pages, and the Markdown cells of every notebook."""
+    sources = {p.name: p.read_text() for p in ROOT.glob("*.md") if p.name[0].islower()}
+    for path in NOTEBOOKS:
+        sources[path] = "\n".join(text(c) for c in cells(path) if c["cell_type"] == "markdown")
+    return sources
+
+
+def test_chapters_that_do_not_exist_yet_are_marked_as_coming():
+    existing = {int(stem[:2]) for stem in CHAPTERS}
+    for name, source in markdown_sources().items():
+        for match in re.finditer(r"[Cc]hapters? (\d+)", source):
+            if int(match.group(1)) not in existing:
+                after = source[match.end() : match.end() + 30]
+                assert "coming" in after, f"{name}: {source[match.start() : match.end() + 30]!r}"
 
 
 def test_book_has_a_page_for_every_chapter(built_site):
@@ -154,3 +154,82 @@ def test_site_needs_no_network(built_site):
         # demand); pages without math need not load it.
         loads = len(re.findall(r'<script[^>]*_static/mathjax/[^"]*\.js', html))
         assert loads == (1 if 'class="math' in html else loads) and loads <= 1, page.name
+
+
+class _Page(HTMLParser):
+    """The ids, links, images and scripts of one HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.images, self.scripts = set(), [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and "href" in attrs:
+            self.links.append((attrs["href"], attrs.get("class", "")))
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "script":
+            self.scripts.append(attrs.get("src", ""))
+
+    def handle_data(self, data):
+        if self.lasttag == "script":
+            self.scripts.append(data.strip())
+
+
+@pytest.fixture(scope="module")
+def pages(built_site) -> dict[Path, _Page]:
+    parsed = {}
+    for path in built_site.rglob("*.html"):
+        parser = _Page()
+        parser.feed(path.read_text(encoding="utf-8"))
+        parsed[path] = parser
+    return parsed
+
+
+def test_every_internal_link_and_anchor_resolves(built_site, pages):
+    checked = 0
+    for path, page in pages.items():
+        for href, _ in page.links:
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith(("mailto:", "//")):
+                continue
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if target.is_dir():
+                target = target / "index.html"
+            where = f"{path.relative_to(built_site)} links to {href}"
+            assert target.exists(), where
+            if parts.fragment and target.suffix == ".html":
+                assert parts.fragment in pages[target].ids, f"{where}: no such anchor"
+            checked += 1
+    assert checked > 400
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_next_at_the_end_of_a_chapter_opens_its_exercises(pages, built_site, stem):
+    page = pages[built_site / "chapters" / f"{stem}.html"]
+    following = [href for href, classes in page.links if "right-next" in classes]
+    assert following == [f"../exercises/{stem}.html"]
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_every_figure_has_alt_text(pages, built_site, stem):
+    """myst-nb's default alt text is the image's file name; each figure says what it shows."""
+    images = pages[built_site / "chapters" / f"{stem}.html"].images
+    figures = [i for i in images if "_images/" in i["src"] and "colab-badge" not in i["src"]]
+    assert figures
+    for image in figures:
+        alt = image.get("alt", "")
+        assert len(alt) > 20 and not re.search(r"\.(png|svg)$", alt), image["src"]
+
+
+def test_every_page_has_a_favicon_an_index_and_no_script_twice(pages, built_site):
+    assert (built_site / "_static" / "favicon.svg").exists()
+    index = (built_site / "genindex.html").read_text(encoding="utf-8")
+    assert index.count('href="chapters/') >= 20, "the index lists the chapters' terms"
+    for path, page in pages.items():
+        scripts = [s for s in page.scripts if s]
+        assert len(scripts) == len(set(scripts)), f"{path.name} includes a script twice"
+        assert not any("THEBE" in s for s in scripts), path.name

@@ -29,6 +29,7 @@ LAYERS = [
         "engine.ops.reduction",
         "engine.ops.softmax",
         "engine.ops.shape",
+        "engine.ops.scan",
         "engine.ops.join",
         "engine.ops.linalg",
         "engine.ops.formatting",

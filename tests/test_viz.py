@@ -22,7 +22,7 @@ def test_draw_labels_every_value_with_data_and_grad_and_every_op():
     graph = viz.draw(small_graph())
     assert isinstance(graph, graphviz.Digraph)
     source = graph.source
-    assert "rankdir=LR" in source
+    assert "rankdir=TB" in source
     assert "{ x | data 2.0000 | grad 7.0000 }" in source
     assert "{ y | data 3.0000 | grad 2.0000 }" in source
     assert "{ f | data 10.0000 | grad 1.0000 }" in source

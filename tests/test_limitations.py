@@ -1,0 +1,31 @@
+"""Each difference from PyTorch stated on limitations.md fails the way the page says."""
+
+from pathlib import Path
+
+import pytest
+
+import engine
+
+PAGE = (Path(__file__).resolve().parent.parent / "limitations.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: engine.zeros(2, device="cuda"), RuntimeError, "CPU only"),
+        (lambda: engine.zeros(2).to("cuda"), RuntimeError, "CPU only"),
+        (lambda: engine.zeros(2).cuda(), AttributeError, "cuda"),
+        (lambda: engine.tensor([1j]), TypeError, "Could not infer dtype of complex"),
+        (lambda: engine.zeros(2).to_sparse(), AttributeError, "to_sparse"),
+        (lambda: engine.func.vmap, AttributeError, "vmap"),
+        (lambda: engine.compile, AttributeError, "compile"),
+    ],
+)
+def test_what_the_engine_does_not_do_fails_as_the_page_says(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_page_states_the_errors_it_promises():
+    for text in ("engine tensors live on the CPU only", "Could not infer dtype of complex"):
+        assert text in PAGE
