@@ -7,7 +7,10 @@
   ``softplus``, ``logsigmoid``, ``mish``, ``tanhshrink``, ``threshold``, ``softshrink``,
   ``hardshrink``, ``prelu``, ``glu``, ``softmax``, ``log_softmax``, ``softmin``,
   ``gumbel_softmax``;
-- ``normalize``.
+- ``normalize``, ``pad``;
+- convolution and pooling on ``as_strided`` windows: ``conv1d``, ``conv2d``, ``max_pool2d``,
+  ``avg_pool2d``, ``adaptive_avg_pool2d``;
+- normalization: ``batch_norm``, ``layer_norm``, ``group_norm``.
 
 Piecewise activations are written with ``where`` so that the gradient at a kink is the one
 torch's backward formula gives (``leaky_relu``'s slope at 0, ``hardtanh``'s zero at its
@@ -21,39 +24,51 @@ is the soft sample's (the straight-through trick: ``y_hard - y_soft.detach() + y
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from engine import dtypes, layout
 from engine.autograd import no_grad
+from engine.ops.creation import arange, full
+from engine.ops.creation import ones as creation_ones
 from engine.ops.creation import tensor as as_tensor
 from engine.ops.elementwise import erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
 from engine.ops.elementwise import relu as relu_op
 from engine.ops.indexing import one_hot
+from engine.ops.join import cat, stack
 from engine.ops.linalg import norm
 from engine.ops.softmax import log_softmax, softmax
 from engine.random import rand_like
 from engine.tensor import Tensor
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
     "bilinear",
     "celu",
+    "conv1d",
+    "conv2d",
     "dropout",
     "elu",
     "embedding",
     "gelu",
     "glu",
+    "group_norm",
     "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
     "logsigmoid",
+    "max_pool2d",
     "mish",
     "normalize",
     "one_hot",
+    "pad",
     "prelu",
     "relu",
     "relu6",
@@ -349,3 +364,400 @@ def gumbel_softmax(
     order = [*range(axis), soft.ndim - 1, *range(axis, soft.ndim - 1)]
     hard_sample = chosen.permute(order) if soft.ndim > 1 else chosen
     return hard_sample - soft.detach() + soft
+
+
+# -------------------------------------------------------------------------------- padding
+def pad(
+    input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims with ``value``: ``pad`` lists (before, after) for the
+    last dim first, ``(left, right, top, bottom)`` for an image.  Negative amounts crop."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension but "
+            f"got padding length {len(pad)} and input of dimension {input.ndim}"
+        )
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is implemented, got {mode!r}")
+    result = input
+    for index in range(len(pad) // 2):
+        dim = input.ndim - 1 - index
+        result = _pad_dim(result, dim, pad[2 * index], pad[2 * index + 1], value or 0.0)
+    return result
+
+
+def _pad_dim(input: Tensor, dim: int, before: int, after: int, value: float) -> Tensor:
+    """``input`` with ``before``/``after`` slices of ``value`` added along ``dim`` (a ``cat``,
+    so the gradient flows back to ``input``); negative amounts narrow instead."""
+    if before < 0 or after < 0:
+        start, stop = max(-before, 0), input.shape[dim] - max(-after, 0)
+        if stop - start < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        input = input.narrow(dim, start, stop - start)
+        before, after = max(before, 0), max(after, 0)
+    if before == after == 0:
+        return input
+    parts = []
+    for amount in (before, after):
+        shape = list(input.shape)
+        shape[dim] = amount
+        parts.append(full(shape, value, dtype=input.dtype))
+    return cat([parts[0], input, parts[1]], dim)
+
+
+# ---------------------------------------------------------------------- convolution, pooling
+def _ntuple(value: int | Sequence[int], n: int) -> tuple[int, ...]:
+    """``value`` as ``n`` ints: ``kernel_size=3`` is ``(3, 3)`` in 2-d."""
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(value)
+    return value * n if len(value) == 1 else value
+
+
+def _windows(
+    input: Tensor, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+) -> Tensor:
+    """Every window a ``kernel`` sliding over the last ``len(kernel)`` dims of ``input``
+    ``(N, C, *spatial)`` sees: a view ``(N, C, *out, *kernel)``, nothing copied.  Stepping to
+    the next window moves ``stride`` elements, to the next element of a window ``dilation``
+    elements: both are just strides over the same storage (chapter 2's ``as_strided``)."""
+    input = input.contiguous()
+    spatial, steps = input.shape[2:], input.stride()[2:]
+    out = [
+        (size - d * (k - 1) - 1) // s + 1
+        for size, k, s, d in zip(spatial, kernel, stride, dilation, strict=True)
+    ]
+    return input.as_strided(
+        (*input.shape[:2], *out, *kernel),
+        (
+            *input.stride()[:2],
+            *(step * s for step, s in zip(steps, stride, strict=True)),
+            *(step * d for step, d in zip(steps, dilation, strict=True)),
+        ),
+    )
+
+
+def _conv(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: int | Sequence[int],
+    padding: str | int | Sequence[int],
+    dilation: int | Sequence[int],
+    groups: int,
+    dims: int,
+) -> Tensor:
+    """N-d convolution (cross-correlation, as torch's): the windows of the padded input,
+    flattened to rows of ``C/groups * prod(kernel)`` values, times the flattened filters --
+    one matmul per group (batched)."""
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to conv{dims}d, "
+            f"but got input of size: {list(input.shape)}"
+        )
+    unbatched = input.ndim == dims + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    stride, dilation = _ntuple(stride, dims), _ntuple(dilation, dims)
+    if any(step <= 0 for step in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    out_channels, group_channels, *kernel = weight.shape
+    if out_channels % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{list(weight.shape)}] instead"
+        )
+    if input.shape[1] != group_channels * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+            f"input{list(input.shape)} to have {group_channels * groups} channels, but got "
+            f"{input.shape[1]} channels instead"
+        )
+    if padding == "valid":
+        pads = [(0, 0)] * dims
+    elif padding == "same":
+        if any(step != 1 for step in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
+        pads = [(total // 2, total - total // 2) for total in totals]
+    elif isinstance(padding, str):
+        raise RuntimeError(f"Invalid padding string: {padding!r}")
+    else:
+        pads = [(amount, amount) for amount in _ntuple(padding, dims)]
+    padded = pad(input, [amount for pair in reversed(pads) for amount in pair])
+    effective = [d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True)]
+    if any(e > size for e, size in zip(effective, padded.shape[2:], strict=True)):
+        raise RuntimeError(
+            "Calculated padded input size per channel: "
+            f"({' x '.join(map(str, padded.shape[2:]))}). Kernel size: "
+            f"({' x '.join(map(str, effective))}). Kernel size can't be greater than actual "
+            "input size"
+        )
+    windows = _windows(padded, kernel, stride, dilation)  # (N, C, *out, *kernel)
+    batch, out = windows.shape[0], windows.shape[2 : 2 + dims]
+    # (N, G, C/G, *out, *kernel) -> (N, G, *out, C/G, *kernel) -> rows (N, G, L, C/G * K)
+    windows = windows.reshape(batch, groups, group_channels, *out, *kernel)
+    order = [0, 1, *range(3, 3 + dims), 2, *range(3 + dims, 3 + 2 * dims)]
+    rows = windows.permute(order).reshape(batch, groups, math.prod(out), -1)
+    filters = weight.reshape(groups, out_channels // groups, -1).transpose(1, 2)
+    result = rows.matmul(filters)  # (N, G, L, out_channels / G)
+    result = result.permute(0, 1, 3, 2).reshape(batch, out_channels, *out)
+    if bias is not None:
+        result = result + bias.reshape(out_channels, *([1] * dims))
+    return result.squeeze(0) if unbatched else result
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: str | int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-d convolution: ``(N, C_in, L)`` with ``weight`` ``(C_out, C_in / groups, k)`` gives
+    ``(N, C_out, L_out)``; ``padding`` may be ``"same"`` or ``"valid"``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: str | int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-d convolution: ``(N, C_in, H, W)`` with ``weight`` ``(C_out, C_in / groups, kH, kW)``
+    gives ``(N, C_out, H_out, W_out)``, ``H_out = (H + 2 pad - dil (kH - 1) - 1) // stride + 1``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def _pool_geometry(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None,
+    padding: int | Sequence[int],
+    dilation: int | Sequence[int],
+    ceil_mode: bool,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], list[int]]:
+    """Kernel, stride, dilation and the ``pad`` list for a 2-d pooling.  With ``ceil_mode``
+    the last window may hang over the end (it must start inside the input or the left
+    padding): the list then pads the right further."""
+    kernel = _ntuple(kernel_size, 2)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, 2)
+    padding, dilation = _ntuple(padding, 2), _ntuple(dilation, 2)
+    amounts, out = [], []
+    for size, k, s, p, d in zip(input.shape[-2:], kernel, stride, padding, dilation, strict=True):
+        if p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(
+                "pad should be at most half of effective kernel size, but got "
+                f"pad={p}, kernel_size={k} and dilation={d}"
+            )
+        span = size + 2 * p - d * (k - 1) - 1
+        count = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (count - 1) * s >= size + p:
+            count -= 1
+        out.append(count)
+        extra = max(0, (count - 1) * s + d * (k - 1) + 1 - (size + 2 * p))
+        amounts.append((p, p + extra))
+    if any(count <= 0 for count in out):
+        sizes = "x".join(map(str, input.shape[-3:]))
+        channels = input.shape[-3] if input.ndim >= 3 else 1
+        raise RuntimeError(
+            f"Given input size: ({sizes}). Calculated output size: "
+            f"({channels}x{out[0]}x{out[1]}). Output size is too small"
+        )
+    return kernel, stride, dilation, [*amounts[1], *amounts[0]]
+
+
+def _batched(input: Tensor) -> Tensor:
+    """``(C, H, W)`` as ``(1, C, H, W)``: the window helpers expect a batch dim."""
+    return input.unsqueeze(0) if input.ndim == 3 else input
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """The largest value of each window (padding counts as ``-inf``).  The gradient goes to
+    the first largest element of each window, as torch's.  ``return_indices=True`` also gives
+    each maximum's flat position in its ``H * W`` plane."""
+    kernel, stride, dilation, amounts = _pool_geometry(
+        input, kernel_size, stride, padding, dilation, ceil_mode
+    )
+    x = _batched(input)
+    windows = _windows(pad(x, amounts, value=-math.inf), kernel, stride, dilation)
+    flat = windows.reshape(*windows.shape[:4], -1)
+    values, picks = flat.max(-1)
+    if input.ndim == 3:
+        values, picks = values.squeeze(0), picks.squeeze(0)
+    if not return_indices:
+        return values
+    height, width = input.shape[-2:]
+    positions = arange(height * width, dtype=dtypes.int64).reshape(1, 1, height, width)
+    position_windows = _windows(pad(positions, amounts, value=-1), kernel, stride, dilation)
+    position_windows = position_windows.reshape(*position_windows.shape[:4], -1)
+    indices = (one_hot(picks, flat.shape[-1]) * position_windows.squeeze(0)).sum(-1)
+    return values, indices
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each window.  The divisor counts the zero padding too unless
+    ``count_include_pad=False``; positions past the padding (``ceil_mode``) never count;
+    ``divisor_override`` replaces it."""
+    kernel, stride, dilation, amounts = _pool_geometry(
+        input, kernel_size, stride, padding, 1, ceil_mode
+    )
+    x = _batched(input)
+    sums = _windows(pad(x, amounts), kernel, stride, dilation).sum((-2, -1))
+    if divisor_override:
+        divisor = divisor_override
+    else:
+        # How many elements of each window count: pool a mask of ones over the counted area.
+        height, width = input.shape[-2:]
+        mask = creation_ones(1, 1, height, width, dtype=input.dtype)
+        top, left = amounts[2], amounts[0]
+        if count_include_pad:
+            mask = pad(mask, [left, left, top, top], value=1.0)
+            mask = pad(mask, [0, amounts[1] - left, 0, amounts[3] - top])
+        else:
+            mask = pad(mask, amounts)
+        divisor = _windows(mask, kernel, stride, dilation).sum((-2, -1))
+    result = sums / divisor
+    return result.squeeze(0) if input.ndim == 3 else result
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:
+    """Average pooling to a fixed ``output_size`` (None keeps a dim): output cell ``i`` of a
+    dim of size ``n`` averages input rows ``floor(i n / out)`` to ``ceil((i + 1) n / out)``."""
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    height, width = input.shape[-2:]
+    out_h = height if sizes[0] is None else sizes[0]
+    out_w = width if sizes[1] is None else sizes[1]
+    rows = []
+    for i in range(out_h):
+        top, bottom = (i * height) // out_h, -(-(i + 1) * height // out_h)
+        strip = input.narrow(-2, top, bottom - top)
+        cells = []
+        for j in range(out_w):
+            left, right = (j * width) // out_w, -(-(j + 1) * width // out_w)
+            cells.append(strip.narrow(-1, left, right - left).mean((-2, -1)))
+        rows.append(stack(cells, -1))
+    return stack(rows, -2)
+
+
+# --------------------------------------------------------------------------- normalization
+def _standardize(input: Tensor, dims: Sequence[int], eps: float) -> Tensor:
+    """``(x - mean) / sqrt(var + eps)`` with the mean and the biased variance over ``dims``."""
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, keepdim=True, correction=0)
+    return (input - mean) / (var + eps).sqrt()
+
+
+def _affine(
+    input: Tensor, weight: Tensor | None, bias: Tensor | None, shape: Sequence[int]
+) -> Tensor:
+    """``input * weight + bias`` with both reshaped to ``shape`` (either may be None)."""
+    if weight is not None:
+        input = input * weight.reshape(shape)
+    if bias is not None:
+        input = input + bias.reshape(shape)
+    return input
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel (dim 1) over the batch and spatial dims.  In training, with the
+    batch's mean and biased variance, and the running statistics (if given) move towards the
+    batch's: ``running = (1 - momentum) * running + momentum * batch`` with the *unbiased*
+    variance; otherwise with the running statistics."""
+    channels = input.shape[1]
+    dims = [0, *range(2, input.ndim)]
+    shape = [channels] + [1] * (input.ndim - 2)
+    if training:
+        count = input.numel() // channels
+        if count <= 1:
+            raise ValueError(
+                "Expected more than 1 value per channel when training, got input size "
+                f"{input.shape}"
+            )
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(input.mean(dims) * momentum)
+                if running_var is not None:
+                    unbiased = input.var(dims, correction=1)
+                    running_var.mul_(1 - momentum).add_(unbiased * momentum)
+        normalized = _standardize(input, dims, eps)
+    else:
+        normalized = (input - running_mean.reshape(shape)) / (
+            running_var.reshape(shape) + eps
+        ).sqrt()
+    return _affine(normalized, weight, bias, shape)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize over the last ``len(normalized_shape)`` dims of each sample (mean and biased
+    variance of those), then scale and shift elementwise."""
+    shape = tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape) :]) != shape or len(shape) > input.ndim:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    normalized = _standardize(input, tuple(range(-len(shape), 0)), eps)
+    return _affine(normalized, weight, bias, shape)
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Split the channels into ``num_groups`` groups and normalize each group of each sample
+    (over its channels and spatial positions), then scale and shift per channel."""
+    batch, channels = input.shape[:2]
+    if channels % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {list(input.shape)} and num_groups={num_groups}"
+        )
+    grouped = input.reshape(batch, num_groups, -1)
+    normalized = _standardize(grouped, (-1,), eps).reshape(input.shape)
+    return _affine(normalized, weight, bias, [channels] + [1] * (input.ndim - 2))

@@ -29,31 +29,43 @@ from engine.nn.modules.activation import (
     Threshold,
 )
 from engine.nn.modules.container import ModuleDict, ModuleList, Sequential
+from engine.nn.modules.conv import Conv1d, Conv2d
 from engine.nn.modules.dropout import Dropout
 from engine.nn.modules.flatten import Flatten, Unflatten
 from engine.nn.modules.linear import Bilinear, Identity, LazyLinear, Linear
 from engine.nn.modules.module import Module
+from engine.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from engine.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from engine.nn.modules.sparse import Embedding
 
 __all__ = [
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Bilinear",
     "CELU",
+    "Conv1d",
+    "Conv2d",
     "Dropout",
     "ELU",
     "Embedding",
     "Flatten",
     "GELU",
     "GLU",
+    "GroupNorm",
     "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
     "Identity",
+    "LayerNorm",
     "LazyLinear",
     "LeakyReLU",
     "Linear",
     "LogSigmoid",
     "LogSoftmax",
+    "MaxPool2d",
     "Mish",
     "Module",
     "ModuleDict",
