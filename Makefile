@@ -7,13 +7,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-BOOK_BUILD_FLAGS := -W -n --keep-going
+BOOK_BUILD_FLAGS := --all -W -n --keep-going
 NBVAL_FLAGS := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
 # Notebooks that carry stored outputs (nbval compares them).  exercises/ is the learner's and is
 # never executed or written by these targets.
 EXECUTED_NOTEBOOKS := $(wildcard chapters/*.ipynb solutions/*.ipynb)
 
-.PHONY: help venv dot browser book book-fresh execute test lint format grade lab bench colab-links clean
+.PHONY: help venv dot browser gpu-check book book-fresh execute test lint format grade lab bench colab-links clean
 
 help:
 	@echo "make book        build the website into _build/html (from stored outputs)"
@@ -24,6 +24,7 @@ help:
 	@echo "make book-fresh  re-execute every notebook, then build the website"
 	@echo "make format      format the engine, tests, chapters and solutions with ruff"
 	@echo "make bench       time the engine against PyTorch; write benchmarks/results.json"
+	@echo "make gpu-check   on a CUDA machine: run the notebooks with PyTorch on the GPU (nbval)"
 	@echo "make colab-links write _config.yml's repository into every notebook's Colab badge and set-up cell"
 	@echo "make clean       remove the build output and the virtual environment"
 
@@ -98,6 +99,10 @@ grade: venv
 # Jupyter refuses to run as root unless told; containers often run as root.
 lab: venv dot
 	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# On a machine with a CUDA GPU: strict nbval with PyTorch's side on the GPU.
+gpu-check: venv dot
+	tests/gpu_check.sh
 
 # A fork sets repository.url (and branch) in _config.yml, then runs this once and commits.
 colab-links: venv
