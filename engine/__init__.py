@@ -184,6 +184,7 @@ from engine.ops.reduction import (
     var,
     var_mean,
 )
+from engine.ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from engine.ops.shape import (
     as_strided,
     broadcast_tensors,
@@ -203,7 +204,6 @@ from engine.ops.shape import (
     transpose,
     unsqueeze,
 )
-from engine.ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from engine.ops.softmax import log_softmax, softmax
 from engine.random import (
     Generator,

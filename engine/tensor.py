@@ -664,6 +664,7 @@ from engine.ops import (  # noqa: E402
     indexing,
     linalg,
     reduction,
+    scan,
 )
 from engine.ops import shape as shape_ops  # noqa: E402
 from engine.ops import softmax as softmax_ops  # noqa: E402
@@ -701,6 +702,13 @@ _METHODS = {
     "narrow": shape_ops.narrow,
     "unfold": shape_ops.unfold,
     "as_strided": shape_ops.as_strided,
+    "flip": shape_ops.flip,
+    "fliplr": shape_ops.fliplr,
+    "flipud": shape_ops.flipud,
+    "roll": shape_ops.roll,
+    "rot90": shape_ops.rot90,
+    "movedim": shape_ops.movedim,
+    "moveaxis": shape_ops.movedim,
     "select": indexing.select,
     # arithmetic and comparisons; the operators return NotImplemented for other operands
     "add": elementwise.add,
@@ -820,6 +828,11 @@ _METHODS = {
     "nan_to_num": elementwise.nan_to_num,
     # reductions
     "logsumexp": reduction.logsumexp,
+    "cumsum": scan.cumsum,
+    "cumprod": scan.cumprod,
+    "cummax": scan.cummax,
+    "cummin": scan.cummin,
+    "logcumsumexp": scan.logcumsumexp,
     "sum": reduction.sum,
     "mean": reduction.mean,
     "var": reduction.var,

@@ -294,3 +294,40 @@ def test_view_as_dtype_shares_storage_and_names_the_problem():
         tensor.t().view(engine.int8)
     with pytest.raises(RuntimeError, match=r"self.size\(-1\) must be divisible by 2"):
         tensor.view(engine.float64)
+
+
+@settings(max_examples=25, deadline=None)
+@given(pair=tensor_pairs(("float32", "int64", "bool"), max_steps=3), data=st.data())
+def test_flip_roll_rot90_movedim_like_torch(pair, data):
+    ours, theirs = pair
+    ndim = max(ours.ndim, 1)
+    dims = data.draw(st.lists(st.integers(-ndim, ndim - 1), max_size=3))
+    check_like_torch(lambda: ours.flip(dims), lambda: theirs.flip(dims), assert_same_tensor)
+    shifts = data.draw(st.lists(st.integers(-5, 5), min_size=len(dims), max_size=len(dims)))
+    check_like_torch(
+        lambda: engine.roll(ours, shifts, dims),
+        lambda: torch.roll(theirs, shifts, dims),
+        assert_same_tensor,
+    )
+    check_like_torch(lambda: ours.roll(3), lambda: theirs.roll(3), assert_same_tensor)
+    k = data.draw(st.integers(-5, 5))
+    plane = data.draw(st.lists(st.integers(-ndim, ndim - 1), min_size=2, max_size=2))
+    check_like_torch(
+        lambda: ours.rot90(k, plane), lambda: theirs.rot90(k, plane), assert_same_tensor
+    )
+    check_like_torch(lambda: engine.fliplr(ours), lambda: torch.fliplr(theirs), assert_same_tensor)
+    check_like_torch(lambda: engine.flipud(ours), lambda: torch.flipud(theirs), assert_same_tensor)
+    destination = data.draw(
+        st.lists(st.integers(-ndim, ndim - 1), min_size=len(dims), max_size=len(dims))
+    )
+    check_like_torch(
+        lambda: engine.movedim(ours, dims, destination),
+        lambda: torch.movedim(theirs, dims, destination),
+        assert_same_tensor,
+    )
+    if dims:
+        check_like_torch(
+            lambda: ours.moveaxis(dims[0], destination[0]),
+            lambda: theirs.moveaxis(dims[0], destination[0]),
+            assert_same_tensor,
+        )

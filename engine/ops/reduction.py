@@ -374,7 +374,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
 
 
 # ------------------------------------------------------------------------- max and min
-def _return_type(name: str) -> type:
+def return_type(name: str) -> type:
     """A ``(values, indices)`` namedtuple printed like ``torch.return_types.max``."""
 
     def __repr__(self) -> str:
@@ -385,8 +385,8 @@ def _return_type(name: str) -> type:
     return type(name, (base,), {"__repr__": __repr__, "__slots__": (), "__doc__": doc})
 
 
-max_result = _return_type("max")
-min_result = _return_type("min")
+max_result = return_type("max")
+min_result = return_type("min")
 
 
 def max(  # noqa: A001 - torch's name

@@ -527,3 +527,133 @@ def _read_positions(ctx) -> np.ndarray:
 table.register("narrow", Narrow)
 table.register("unfold", Unfold)
 table.register("as_strided", AsStrided)
+
+
+# ---------------------------------------------------------------- flips, rolls and rotations
+def _dim_list(dims: int | Sequence[int], ndim: int) -> tuple[int, ...]:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return tuple(_wrap_distinct(dims, ndim, "dim {dim} appears multiple times in the list of dims"))
+
+
+def _copy_like(tensor: Tensor, values: np.ndarray) -> Tensor:
+    """A new tensor holding ``values`` laid out in ``tensor``'s memory order (torch's
+    ``empty_like``): what flip and roll return."""
+    strides = layout.dense_strides_like(tensor.shape, tensor.stride())
+    return empty_strided_copy(values, tensor.shape, strides)
+
+
+def flip(input: Tensor, *dims) -> Tensor:
+    """The elements in reverse order along each of ``dims`` (a copy, as in torch);
+    ``flip(x, (0, 1))`` and ``x.flip(0, 1)`` both work."""
+    return _flip(input, _dim_list(_sizes_from_args(dims), input.ndim))
+
+
+@op(input=lambda grad, dims: _flip(grad, dims), jvp=lambda input_t, dims: _flip(input_t, dims))
+def _flip(input: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """Reverse along ``dims``; the gradient is flipped back."""
+    return _copy_like(input, np.flip(input._array(), dims if input.ndim else ()))
+
+
+def fliplr(input: Tensor) -> Tensor:
+    """Flip left-right: reverse dim 1 (the input must be at least 2-D)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    """Flip up-down: reverse dim 0 (the input must be at least 1-D)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+def roll(
+    input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
+) -> Tensor:
+    """Shift the elements ``shifts`` places along ``dims`` (cyclically); with ``dims`` None the
+    flattened tensor is rolled and the shape restored."""
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if dims is None or (not isinstance(dims, int) and len(dims) == 0):
+        if len(shifts) != 1:
+            raise RuntimeError(
+                f"`shifts` required to be a single integer when `dims` is not given, "
+                f"but got {len(shifts)} shifts"
+            )
+        return view(_roll_or_clone(reshape(input, (-1,)), shifts, (0,)), input.shape)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
+        )
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    wrapped = tuple(layout.wrap_dim(dim, input.ndim) for dim in dims)
+    return _roll_or_clone(input, shifts, wrapped)
+
+
+def _roll_or_clone(input: Tensor, shifts: tuple, dims: tuple) -> Tensor:
+    # torch returns an empty tensor's clone (laid out like it) without rolling.
+    return clone(input) if input.numel() == 0 else _roll(input, shifts, dims)
+
+
+@op(
+    input=lambda grad, shifts, dims: _roll(grad, tuple(-shift for shift in shifts), dims),
+    jvp=lambda input_t, shifts, dims: _roll(input_t, shifts, dims),
+)
+def _roll(input: Tensor, shifts: tuple[int, ...], dims: tuple[int, ...]) -> Tensor:
+    """Cyclic shift along ``dims`` (a contiguous copy); the gradient is rolled back."""
+    values = input._array()
+    return Tensor._from_array(np.roll(values, shifts, dims) if input.ndim else values)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first toward the
+    second): torch's flips and transpose, or a row-major copy for a multiple of 4."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    first, second = (layout.wrap_dim(dim, input.ndim) for dim in dims)
+    if first == second:
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {first} and dim1 = {second}"
+        )
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, (second,)), first, second)
+    if k == 2:
+        return flip(input, (first, second))
+    if k == 3:
+        return transpose(flip(input, (first,)), first, second)
+    return _clone(input, True)  # a row-major copy
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Move dims ``source`` to positions ``destination``, the other dims keeping their order
+    (a view: a permutation)."""
+    source = (source,) if isinstance(source, int) else tuple(source)
+    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(source)} dims) should "
+            f"contain the same number of dims as destination ({list(destination)} dims)"
+        )
+    ndim = max(input.ndim, 1) if input.ndim == 0 else input.ndim
+    sources = _wrap_distinct(source, ndim, f"movedim: repeated dim in `source` ({list(source)})")
+    targets = _wrap_distinct(
+        destination, ndim, f"movedim: repeated dim in `destination` ({list(destination)})"
+    )
+    if input.ndim == 0:
+        return _permute(input, ())
+    order: list[int | None] = [None] * input.ndim
+    for dim, target in zip(sources, targets):
+        order[target] = dim
+    rest = iter(dim for dim in range(input.ndim) if dim not in sources)
+    return _permute(input, tuple(dim if dim is not None else next(rest) for dim in order))
+
+
+moveaxis = movedim

@@ -250,9 +250,12 @@ def zero_tangent(value: object) -> object:
 
 
 def _take(kernel: Callable, name: str, kwargs: dict, defaults: dict):
-    """The value of parameter ``name`` from the keyword arguments (removed) or its default."""
+    """The value of parameter ``name`` from the keyword arguments (removed) or its default;
+    ``axis=`` is accepted for ``dim``, as torch accepts NumPy's name."""
     if name in kwargs:
         return kwargs.pop(name)
+    if name == "dim" and "axis" in kwargs:
+        return kwargs.pop("axis")
     if name in defaults:
         return defaults[name]
     raise TypeError(f"{kernel.__name__.lstrip('_')}() missing required argument '{name}'")
