@@ -40,6 +40,8 @@ MODULES = [
     "engine.nn.modules.conv",
     "engine.nn.modules.pooling",
     "engine.nn.modules.normalization",
+    "engine.nn.modules.rnn",
+    "engine.nn.modules.transformer",
     "engine.serialization",
     "engine.ops.softmax",
     "engine.ops.iterator",

@@ -63,6 +63,8 @@ LAYERS = [
         "engine.nn.modules.conv",
         "engine.nn.modules.pooling",
         "engine.nn.modules.normalization",
+        "engine.nn.modules.rnn",
+        "engine.nn.modules.transformer",
         "engine.nn.modules",
         "engine.nn",
         "engine.serialization",

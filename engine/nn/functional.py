@@ -10,7 +10,8 @@
 - ``normalize``, ``pad``;
 - convolution and pooling on ``as_strided`` windows: ``conv1d``, ``conv2d``, ``max_pool2d``,
   ``avg_pool2d``, ``adaptive_avg_pool2d``;
-- normalization: ``batch_norm``, ``layer_norm``, ``group_norm``.
+- normalization: ``batch_norm``, ``layer_norm``, ``group_norm``;
+- attention: ``scaled_dot_product_attention`` (causal mask), ``multi_head_attention_forward``.
 
 Piecewise activations are written with ``where`` so that the gradient at a kink is the one
 torch's backward formula gives (``leaky_relu``'s slope at 0, ``hardtanh``'s zero at its
@@ -66,12 +67,14 @@ __all__ = [
     "logsigmoid",
     "max_pool2d",
     "mish",
+    "multi_head_attention_forward",
     "normalize",
     "one_hot",
     "pad",
     "prelu",
     "relu",
     "relu6",
+    "scaled_dot_product_attention",
     "selu",
     "sigmoid",
     "silu",
@@ -761,3 +764,123 @@ def group_norm(
     grouped = input.reshape(batch, num_groups, -1)
     normalized = _standardize(grouped, (-1,), eps).reshape(input.shape)
     return _affine(normalized, weight, bias, [channels] + [1] * (input.ndim - 2))
+
+
+# ------------------------------------------------------------------------------- attention
+def _attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    mask: Tensor | None,
+    dropout_p: float,
+    scale: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``softmax(q k^T * scale + mask) v`` and the (dropped-out) attention weights; ``mask``
+    is additive (``-inf`` where attention is not allowed) or None."""
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = query.matmul(key.transpose(-2, -1)) * scale
+    if mask is not None:
+        scores = scores + mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights.matmul(value), weights
+
+
+def _additive_mask(mask: Tensor, allowed: bool) -> Tensor:
+    """A boolean mask as ``0`` / ``-inf`` (``allowed`` says what True means); a float mask is
+    already additive."""
+    if mask.dtype is not dtypes.bool:
+        return mask
+    return where(mask, 0.0, -math.inf) if allowed else where(mask, -math.inf, 0.0)
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """``softmax(Q K^T / sqrt(d) + mask) V`` over the last two dims (``(..., L, d)`` queries,
+    ``(..., S, d)`` keys).  A boolean ``attn_mask`` is True where attention is *allowed*; a
+    float one is added to the scores; ``is_causal`` lets query ``i`` see keys ``j <= i``."""
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError(
+                "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                "is_causal=True"
+            )
+        length, source = query.shape[-2], key.shape[-2]
+        attn_mask = arange(length).unsqueeze(-1) >= arange(source)
+    mask = None if attn_mask is None else _additive_mask(attn_mask, allowed=True)
+    return _attention(query, key, value, mask, dropout_p, scale)[0]
+
+
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """Multi-head attention on ``(L, N, E)`` queries and ``(S, N, E)`` keys/values: project
+    with the three blocks of ``in_proj_weight``, split ``E`` into ``num_heads`` heads of
+    ``E / num_heads``, attend in each head, concatenate, project with ``out_proj``.  Boolean
+    masks are True where attention is *not* allowed (``key_padding_mask`` ``(N, S)`` marks
+    padding keys).  Returns the output and the attention weights (averaged over heads unless
+    ``average_attn_weights=False``; None unless ``need_weights``)."""
+    if bias_k is not None or bias_v is not None or add_zero_attn:
+        raise NotImplementedError("multi_head_attention_forward: bias_k/bias_v/add_zero_attn")
+    length, batch, embed_dim = query.shape
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}"
+        )
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+            "module method `generate_square_subsequent_mask` to create this mask."
+        )
+    head_dim = embed_dim // num_heads
+    biases = [None] * 3 if in_proj_bias is None else in_proj_bias.reshape(3, embed_dim)
+    heads = []
+    for index, source in enumerate((query, key, value)):
+        projected = linear(source, in_proj_weight.narrow(0, index * embed_dim, embed_dim),
+                           biases[index])  # fmt: skip
+        # (L, N, E) -> (N, heads, L, head_dim)
+        heads.append(projected.reshape(source.shape[0], batch, num_heads, head_dim)
+                     .permute(1, 2, 0, 3))  # fmt: skip
+    mask = None
+    if attn_mask is not None:
+        mask = _additive_mask(attn_mask, allowed=False)
+        if mask.ndim == 3:  # (N * heads, L, S)
+            mask = mask.reshape(batch, num_heads, *mask.shape[1:])
+    if key_padding_mask is not None:
+        padding = _additive_mask(key_padding_mask, allowed=False).reshape(batch, 1, 1, -1)
+        mask = padding if mask is None else mask + padding
+    output, weights = _attention(*heads, mask, dropout_p if training else 0.0)
+    output = output.permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
+    output = linear(output, out_proj_weight, out_proj_bias)
+    if not need_weights:
+        return output, None
+    return output, weights.mean(1) if average_attn_weights else weights

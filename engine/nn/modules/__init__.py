@@ -32,11 +32,19 @@ from engine.nn.modules.container import ModuleDict, ModuleList, Sequential
 from engine.nn.modules.conv import Conv1d, Conv2d
 from engine.nn.modules.dropout import Dropout
 from engine.nn.modules.flatten import Flatten, Unflatten
-from engine.nn.modules.linear import Bilinear, Identity, LazyLinear, Linear
+from engine.nn.modules.linear import (
+    Bilinear,
+    Identity,
+    LazyLinear,
+    Linear,
+    NonDynamicallyQuantizableLinear,
+)
 from engine.nn.modules.module import Module
 from engine.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from engine.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from engine.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from engine.nn.modules.sparse import Embedding
+from engine.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -53,12 +61,16 @@ __all__ = [
     "Flatten",
     "GELU",
     "GLU",
+    "GRU",
+    "GRUCell",
     "GroupNorm",
     "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
     "Identity",
+    "LSTM",
+    "LSTMCell",
     "LayerNorm",
     "LazyLinear",
     "LeakyReLU",
@@ -70,7 +82,11 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
+    "NonDynamicallyQuantizableLinear",
     "PReLU",
+    "RNN",
+    "RNNCell",
     "ReLU",
     "ReLU6",
     "SELU",
@@ -85,5 +101,6 @@ __all__ = [
     "Tanh",
     "Tanhshrink",
     "Threshold",
+    "TransformerEncoderLayer",
     "Unflatten",
 ]

@@ -14,7 +14,7 @@ from engine.nn.parameter import Parameter, UninitializedParameter
 from engine.ops.creation import empty
 from engine.tensor import Tensor
 
-__all__ = ["Bilinear", "Identity", "LazyLinear", "Linear"]
+__all__ = ["Bilinear", "Identity", "LazyLinear", "Linear", "NonDynamicallyQuantizableLinear"]
 
 
 class Identity(Module):
@@ -63,6 +63,11 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A :class:`Linear` under another name: ``MultiheadAttention``'s output projection (in
+    torch the name keeps the quantization tools away from it; here it only matches the repr)."""
 
 
 class LazyLinear(Linear):
