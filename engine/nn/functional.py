@@ -7,9 +7,11 @@
   ``softplus``, ``logsigmoid``, ``mish``, ``tanhshrink``, ``threshold``, ``softshrink``,
   ``hardshrink``, ``prelu``, ``glu``, ``softmax``, ``log_softmax``, ``softmin``,
   ``gumbel_softmax``;
-- ``normalize``, ``pad``;
+- ``normalize``, ``pad`` (constant, reflect, replicate, circular);
 - convolution and pooling on ``as_strided`` windows: ``conv1d``, ``conv2d``, ``max_pool2d``,
-  ``avg_pool2d``, ``adaptive_avg_pool2d``;
+  ``avg_pool2d``, ``adaptive_avg_pool2d``, ``unfold``/``fold``; ``conv_transpose1d``/``2d``
+  (a convolution of the spread-out input), ``max_unpool2d``, ``pixel_shuffle``/``unshuffle``,
+  ``interpolate`` (nearest, linear, bilinear);
 - normalization: ``batch_norm``, ``layer_norm``, ``group_norm``;
 - attention: ``scaled_dot_product_attention`` (causal mask), ``multi_head_attention_forward``.
 
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from engine import dtypes, layout
 from engine.autograd import no_grad
@@ -49,9 +53,12 @@ __all__ = [
     "celu",
     "conv1d",
     "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
     "dropout",
     "elu",
     "embedding",
+    "fold",
     "gelu",
     "glu",
     "group_norm",
@@ -60,17 +67,21 @@ __all__ = [
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "interpolate",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
     "logsigmoid",
     "max_pool2d",
+    "max_unpool2d",
     "mish",
     "multi_head_attention_forward",
     "normalize",
     "one_hot",
     "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "prelu",
     "relu",
     "relu6",
@@ -86,6 +97,7 @@ __all__ = [
     "tanh",
     "tanhshrink",
     "threshold",
+    "unfold",
 ]
 
 
@@ -373,8 +385,10 @@ def gumbel_softmax(
 def pad(
     input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
 ) -> Tensor:
-    """Pad the last ``len(pad) // 2`` dims with ``value``: ``pad`` lists (before, after) for the
-    last dim first, ``(left, right, top, bottom)`` for an image.  Negative amounts crop."""
+    """Pad the last ``len(pad) // 2`` dims: ``pad`` lists (before, after) for the last dim
+    first, ``(left, right, top, bottom)`` for an image.  ``mode``: ``"constant"`` (``value``;
+    negative amounts crop), ``"reflect"`` (mirror without repeating the edge),
+    ``"replicate"`` (repeat the edge) or ``"circular"`` (wrap around)."""
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.ndim:
@@ -382,13 +396,47 @@ def pad(
             "Padding length should be less than or equal to two times the input dimension but "
             f"got padding length {len(pad)} and input of dimension {input.ndim}"
         )
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is implemented, got {mode!r}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if mode != "constant" and not len(pad) // 2 + 1 <= input.ndim <= len(pad) // 2 + 2:
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
     result = input
     for index in range(len(pad) // 2):
         dim = input.ndim - 1 - index
-        result = _pad_dim(result, dim, pad[2 * index], pad[2 * index + 1], value or 0.0)
+        before, after = pad[2 * index], pad[2 * index + 1]
+        if mode == "constant":
+            result = _pad_dim(result, dim, before, after, value or 0.0)
+        else:
+            positions = _pad_positions(input, dim, before, after, mode)
+            result = result[(slice(None),) * dim + (as_tensor(positions),)]
     return result
+
+
+def _pad_positions(input: Tensor, dim: int, before: int, after: int, mode: str) -> np.ndarray:
+    """For each position of the padded ``dim``, the input position it copies."""
+    length = input.shape[dim]
+    positions = np.arange(-before, length + after)
+    if mode == "reflect":
+        if before >= length or after >= length:
+            raise RuntimeError(
+                "Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({before}, {after}) at dimension {dim} of input "
+                f"{list(input.shape)}"
+            )
+        period = max(2 * (length - 1), 1)
+        positions = positions % period
+        return np.where(positions >= length, period - positions, positions)
+    if mode == "replicate":
+        return np.clip(positions, 0, length - 1)
+    if before > length or after > length:
+        raise RuntimeError("Padding value causes wrapping around more than once.")
+    return positions % length
 
 
 def _pad_dim(input: Tensor, dim: int, before: int, after: int, value: float) -> Tensor:
@@ -411,9 +459,9 @@ def _pad_dim(input: Tensor, dim: int, before: int, after: int, value: float) -> 
 
 
 # ---------------------------------------------------------------------- convolution, pooling
-def _ntuple(value: int | Sequence[int], n: int) -> tuple[int, ...]:
-    """``value`` as ``n`` ints: ``kernel_size=3`` is ``(3, 3)`` in 2-d."""
-    if isinstance(value, int):
+def _ntuple(value: float | Sequence[float], n: int) -> tuple:
+    """``value`` as ``n`` numbers: ``kernel_size=3`` is ``(3, 3)`` in 2-d."""
+    if isinstance(value, int | float):
         return (value,) * n
     value = tuple(value)
     return value * n if len(value) == 1 else value
@@ -884,3 +932,304 @@ def multi_head_attention_forward(
     if not need_weights:
         return output, None
     return output, weights.mean(1) if average_attn_weights else weights
+
+
+# ----------------------------------------------------------- transposed convolution, resampling
+def _dilate(input: Tensor, dim: int, step: int) -> Tensor:
+    """``step - 1`` zeros between consecutive elements along ``dim`` (a stack and a reshape,
+    so the gradient flows back): ``[a, b]`` with step 3 is ``[a, 0, 0, b]``."""
+    length = input.shape[dim]
+    if step == 1 or length == 0:
+        return input
+    zeros = input.detach() * 0
+    interleaved = stack([input] + [zeros] * (step - 1), dim + 1).flatten(dim, dim + 1)
+    return interleaved.narrow(dim, 0, (length - 1) * step + 1)
+
+
+def _conv_transpose(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: int | Sequence[int],
+    padding: int | Sequence[int],
+    output_padding: int | Sequence[int],
+    groups: int,
+    dilation: int | Sequence[int],
+    dims: int,
+) -> Tensor:
+    """The transpose of :func:`_conv` (the gradient of a convolution with respect to its
+    input): spread the input ``stride`` apart, pad by ``dilation (k - 1) - padding`` (plus
+    ``output_padding`` at the end) and convolve with the flipped kernel, its in/out channels
+    swapped."""
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to "
+            f"conv_transpose{dims}d, but got input of size: {list(input.shape)}"
+        )
+    unbatched = input.ndim == dims + 1
+    x = input.unsqueeze(0) if unbatched else input
+    stride, dilation = _ntuple(stride, dims), _ntuple(dilation, dims)
+    padding, output_padding = _ntuple(padding, dims), _ntuple(output_padding, dims)
+    in_channels, group_out, *kernel = weight.shape
+    if x.shape[1] != in_channels:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+            f"{list(x.shape)} to have {in_channels} channels, but got {x.shape[1]} channels "
+            "instead"
+        )
+    for extra, s, d in zip(output_padding, stride, dilation, strict=True):
+        if extra >= s and extra >= d:
+            raise RuntimeError("output padding must be smaller than either stride or dilation")
+    for index in range(dims):
+        x = _dilate(x, 2 + index, stride[index])
+    amounts = []
+    for k, p, extra, d in zip(kernel, padding, output_padding, dilation, strict=True):
+        amounts.append((d * (k - 1) - p, d * (k - 1) - p + extra))
+    x = pad(x, [amount for pair in reversed(amounts) for amount in pair])
+    # (in, out/G, *k) -> (G, in/G, out/G, *k) -> (G, out/G, in/G, *k) -> (out, in/G, *k)
+    flipped = weight.reshape(groups, in_channels // groups, group_out, *kernel).transpose(1, 2)
+    flipped = flipped.reshape(groups * group_out, in_channels // groups, *kernel)
+    flipped = flipped.flip(list(range(2, 2 + dims)))
+    result = _conv(x, flipped, bias, 1, 0, dilation, groups, dims)
+    return result.squeeze(0) if unbatched else result
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """1-d transposed convolution; ``weight`` is ``(C_in, C_out / groups, k)``."""
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 1
+    )
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """2-d transposed convolution ("deconvolution"), the upsampling layer of decoders;
+    ``H_out = (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1``."""
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 2
+    )
+
+
+def unfold(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    dilation: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    stride: int | Sequence[int] = 1,
+) -> Tensor:
+    """im2col: every ``kernel_size`` window of ``(N, C, H, W)`` as a column,
+    ``(N, C * kH * kW, L)`` with ``L`` windows (what :func:`conv2d` multiplies)."""
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)"
+        )
+    kernel, dilation = _ntuple(kernel_size, 2), _ntuple(dilation, 2)
+    padding, stride = _ntuple(padding, 2), _ntuple(stride, 2)
+    x = pad(_batched(input), [padding[1], padding[1], padding[0], padding[0]])
+    windows = _windows(x, kernel, stride, dilation)  # (N, C, oh, ow, kh, kw)
+    batch, channels, out_h, out_w = windows.shape[:4]
+    columns = windows.permute(0, 1, 4, 5, 2, 3).reshape(
+        batch, channels * math.prod(kernel), out_h * out_w
+    )
+    return columns.squeeze(0) if input.ndim == 3 else columns
+
+
+def fold(
+    input: Tensor,
+    output_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    dilation: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    stride: int | Sequence[int] = 1,
+) -> Tensor:
+    """col2im, the adjoint of :func:`unfold`: put each column back at its window and add up
+    where windows overlap; ``(N, C * kH * kW, L)`` -> ``(N, C, *output_size)``."""
+    size, kernel = _ntuple(output_size, 2), _ntuple(kernel_size, 2)
+    dilation, padding, stride = _ntuple(dilation, 2), _ntuple(padding, 2), _ntuple(stride, 2)
+    x = input.unsqueeze(0) if input.ndim == 2 else input
+    counts = [
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, p, d, s in zip(size, kernel, padding, dilation, stride, strict=True)
+    ]
+    if x.shape[2] != counts[0] * counts[1] or x.shape[1] % math.prod(kernel):
+        raise RuntimeError(
+            f"Given output_size={size}, kernel_size={kernel}, dilation={dilation}, "
+            f"padding={padding}, stride={stride}, expected size of input's dimension 2 to match "
+            f"the calculated number of sliding blocks {counts[0]} * {counts[1]} = "
+            f"{counts[0] * counts[1]}, but got input.size(2)={x.shape[2]}."
+        )
+    batch, channels = x.shape[0], x.shape[1] // math.prod(kernel)
+    blocks = x.reshape(batch, channels, *kernel, *counts)
+    height, width = size[0] + 2 * padding[0], size[1] + 2 * padding[1]
+    result = None
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            # Kernel element (i, j) of every window, spread ``stride`` apart and shifted to
+            # where that element sits in the image.
+            patch = _dilate(_dilate(blocks[:, :, i, j], 2, stride[0]), 3, stride[1])
+            top, left = i * dilation[0], j * dilation[1]
+            placed = pad(
+                patch,
+                [left, width - left - patch.shape[3], top, height - top - patch.shape[2]],
+            )
+            result = placed if result is None else result + placed
+    result = result.narrow(2, padding[0], size[0]).narrow(3, padding[1], size[1])
+    return result.squeeze(0) if input.ndim == 2 else result
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """``(*, C r^2, H, W)`` -> ``(*, C, H r, W r)``: channels become sub-pixel positions."""
+    r = upscale_factor
+    *batch, channels, height, width = input.shape
+    if channels % (r * r):
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={channels} is not divisible by {r * r}"
+        )
+    n = len(batch)
+    x = input.reshape(*batch, channels // (r * r), r, r, height, width)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*batch, channels // (r * r), height * r, width * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """``(*, C, H r, W r)`` -> ``(*, C r^2, H, W)``, the inverse of :func:`pixel_shuffle`."""
+    r = downscale_factor
+    *batch, channels, height, width = input.shape
+    if height % r or width % r:
+        raise RuntimeError(
+            "pixel_unshuffle expects height to be divisible by downscale_factor, but "
+            f"input.size(-2)={height} is not divisible by {r}"
+            if height % r
+            else "pixel_unshuffle expects width to be divisible by downscale_factor, but "
+            f"input.size(-1)={width} is not divisible by {r}"
+        )
+    n = len(batch)
+    x = input.reshape(*batch, channels, height // r, r, width // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    output_size: Sequence[int] | None = None,
+) -> Tensor:
+    """The inverse of ``max_pool2d(..., return_indices=True)``: each value back at its index
+    in the ``H * W`` plane, zeros elsewhere."""
+    kernel = _ntuple(kernel_size, 2)
+    stride = kernel if stride is None else _ntuple(stride, 2)
+    padding = _ntuple(padding, 2)
+    if output_size is None:
+        size = [
+            (n - 1) * s - 2 * p + k
+            for n, s, p, k in zip(input.shape[-2:], stride, padding, kernel, strict=True)
+        ]
+    else:
+        size = list(output_size)[-2:]
+    planes = input.reshape(-1, input.shape[-2] * input.shape[-1])
+    rows = arange(planes.shape[0]).unsqueeze(1)
+    flat = planes.new_zeros(planes.shape[0], size[0] * size[1])
+    flat[rows, indices.reshape(planes.shape)] = planes
+    return flat.reshape(*input.shape[:-2], *size)
+
+
+def interpolate(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of ``(N, C, *spatial)`` to ``size`` (or ``scale_factor`` times
+    them).  ``"nearest"`` copies input element ``floor(i * scale)``; ``"linear"`` (3-D) and
+    ``"bilinear"`` (4-D) mix the two nearest elements of each dim, with pixel centres at
+    ``i + 0.5`` unless ``align_corners=True`` (then the corner pixels align)."""
+    dims = input.ndim - 2
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    needed = {"linear": 1, "bilinear": 2}.get(mode)
+    if needed is not None and dims != needed:
+        raise NotImplementedError(
+            f"Got {input.ndim}D input, but {mode} mode needs {needed + 2}D input"
+        )
+    if antialias:
+        raise NotImplementedError("interpolate: antialias is not implemented")
+    spatial = input.shape[2:]
+    if size is not None:
+        sizes = _ntuple(size, dims)
+        scales = [n / out for n, out in zip(spatial, sizes, strict=True)]
+    else:
+        factors = [float(f) for f in _ntuple(scale_factor, dims)]
+        sizes = [math.floor(n * f) for n, f in zip(spatial, factors, strict=True)]
+        # torch uses the given factor, not in / out, unless asked to recompute it.
+        scales = [
+            n / out if recompute_scale_factor else 1.0 / f
+            for n, out, f in zip(spatial, sizes, factors, strict=True)
+        ]
+    result = input
+    for index in range(dims):
+        dim = 2 + index
+        if mode == "nearest":
+            result = _nearest(result, dim, sizes[index], scales[index])
+        else:
+            result = _linear(result, dim, sizes[index], scales[index], bool(align_corners))
+    return result
+
+
+def _nearest(input: Tensor, dim: int, size: int, scale: float) -> Tensor:
+    """Output ``i`` copies input ``floor(i * scale)`` along ``dim`` (in float32, as torch)."""
+    positions = np.floor(np.arange(size, dtype=np.float32) * np.float32(scale)).astype(np.int64)
+    positions = np.minimum(positions, input.shape[dim] - 1)
+    return input[(slice(None),) * dim + (as_tensor(positions),)]
+
+
+def _linear(input: Tensor, dim: int, size: int, scale: float, align_corners: bool) -> Tensor:
+    """Linear interpolation along ``dim``: each output mixes two neighbouring inputs."""
+    length = input.shape[dim]
+    outputs = np.arange(size, dtype=np.float64)
+    if align_corners:
+        source = outputs * ((length - 1) / (size - 1) if size > 1 else 0.0)
+    else:
+        source = np.maximum((outputs + 0.5) * scale - 0.5, 0.0)
+    low = np.minimum(np.floor(source).astype(np.int64), length - 1)
+    high = np.minimum(low + 1, length - 1)
+    weight = as_tensor(source - low, dtype=input.dtype).reshape(
+        size, *([1] * (input.ndim - dim - 1))
+    )
+    before = (slice(None),) * dim
+    return (
+        input[before + (as_tensor(low),)] * (1 - weight)
+        + input[before + (as_tensor(high),)] * weight
+    )

@@ -29,7 +29,7 @@ from engine.nn.modules.activation import (
     Threshold,
 )
 from engine.nn.modules.container import ModuleDict, ModuleList, Sequential
-from engine.nn.modules.conv import Conv1d, Conv2d
+from engine.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from engine.nn.modules.dropout import Dropout
 from engine.nn.modules.flatten import Flatten, Unflatten
 from engine.nn.modules.linear import (
@@ -42,6 +42,24 @@ from engine.nn.modules.linear import (
 from engine.nn.modules.module import Module
 from engine.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from engine.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from engine.nn.modules.resampling import (
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    Fold,
+    MaxUnpool2d,
+    PixelShuffle,
+    PixelUnshuffle,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    Unfold,
+    Upsample,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from engine.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from engine.nn.modules.sparse import Embedding
 from engine.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
@@ -53,12 +71,19 @@ __all__ = [
     "BatchNorm2d",
     "Bilinear",
     "CELU",
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
     "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
     "Dropout",
     "ELU",
     "Embedding",
     "Flatten",
+    "Fold",
     "GELU",
     "GLU",
     "GRU",
@@ -78,6 +103,7 @@ __all__ = [
     "LogSigmoid",
     "LogSoftmax",
     "MaxPool2d",
+    "MaxUnpool2d",
     "Mish",
     "Module",
     "ModuleDict",
@@ -85,10 +111,16 @@ __all__ = [
     "MultiheadAttention",
     "NonDynamicallyQuantizableLinear",
     "PReLU",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "RNN",
     "RNNCell",
     "ReLU",
     "ReLU6",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
     "SELU",
     "Sequential",
     "SiLU",
@@ -103,4 +135,8 @@ __all__ = [
     "Threshold",
     "TransformerEncoderLayer",
     "Unflatten",
+    "Unfold",
+    "Upsample",
+    "ZeroPad1d",
+    "ZeroPad2d",
 ]
