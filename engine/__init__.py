@@ -30,7 +30,16 @@ __version__ = "0.1.0"
 # ruff: noqa: F401, E402
 # autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
 from engine import autograd, func, linalg, memory, nn
-from engine.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from engine.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from engine.dtypes import DType as dtype
 from engine.dtypes import (
     bfloat16,

@@ -62,6 +62,20 @@ class VersionCounter:
         self.value += 1
 
 
+class InferenceMode:
+    """Whether tensors created now are inference tensors (torch's ``InferenceMode`` thread-local
+    flag, as a new TensorImpl reads it).  Only ``engine.inference_mode`` switches it (in
+    :mod:`engine.autograd.grad_mode`); a tensor reads it once, when it is created."""
+
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = False
+
+
+INFERENCE_MODE = InferenceMode()
+
+
 class RemovableHandle:
     """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
 
@@ -158,6 +172,8 @@ class Tensor:
         # version counter; a fresh tensor starts its own.
         self._base = base
         self._version_counter = base._version_counter if base is not None else VersionCounter()
+        # An inference tensor: a new storage made inside inference_mode, or a view of one.
+        self._inference = base._inference if base is not None else INFERENCE_MODE.enabled
         # Autograd fields (filled in by engine.autograd): the node that made this tensor and
         # which of its outputs this is, the leaf's gradient and AccumulateGrad node.
         self._grad_fn = None
@@ -295,6 +311,12 @@ class Tensor:
     def untyped_storage(self) -> np.ndarray:
         """The flat storage buffer shared by all views (a 1-D NumPy array)."""
         return self._storage
+
+    def is_inference(self) -> bool:
+        """Whether this is an inference tensor: created inside ``engine.inference_mode()`` (or a
+        view of one).  Autograd may not save it for backward, and outside inference mode it
+        may not be modified in place."""
+        return self._inference
 
     @property
     def _version(self) -> int:
@@ -440,6 +462,7 @@ class Tensor:
         """A tensor sharing this one's storage and version counter, outside the graph."""
         detached = Tensor(self._storage, self._shape, self._strides, self._storage_offset)
         detached._version_counter = self._version_counter
+        detached._inference = self._inference  # an alias, like a view
         return detached
 
     @property

@@ -4,7 +4,10 @@
   itself; graph nodes are ``grad_fn`` objects named like torch's (``MulBackward0``).
 - :func:`backward` / ``Tensor.backward`` accumulate into leaves' ``.grad``; :func:`grad` returns
   gradients without touching ``.grad``.
-- :class:`no_grad`, :class:`enable_grad`, :class:`set_grad_enabled`: grad modes.
+- :class:`no_grad`, :class:`enable_grad`, :class:`set_grad_enabled`, :class:`inference_mode`:
+  grad modes.
+- :class:`detect_anomaly`, :class:`set_detect_anomaly`: anomaly detection (a failing or NaN
+  backward node is reported with the traceback of the forward call that created it).
 - :func:`gradcheck`: analytical vs numerical (central-difference) gradients;
   :func:`gradgradcheck`: the same for second derivatives (the backward of backward).
 """
@@ -20,7 +23,15 @@ from engine.autograd.function import (
     FunctionCtx,
     Node,
 )
-from engine.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from engine.autograd.grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 from engine.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
@@ -31,6 +42,7 @@ __all__ = [
     "GradcheckError",
     "Node",
     "backward",
+    "detect_anomaly",
     "enable_grad",
     "grad",
     "gradcheck",
@@ -38,7 +50,9 @@ __all__ = [
     "functional",
     "gradgradcheck",
     "graph",
+    "inference_mode",
     "is_grad_enabled",
     "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import warnings
 from collections.abc import Sequence
 
 from engine.autograd import grad_mode
@@ -139,7 +140,10 @@ def run_backward(
             elif isinstance(node, BackwardNode):
                 if None in grads and node._materialize_grads:
                     grads = _materialize(node, grads)
-                next_grads = _validate_outputs(node, node.apply(tuple(grads)))
+                if grad_mode.ANOMALY_MODE.enabled:
+                    next_grads = _apply_detecting_anomalies(node, grads)
+                else:
+                    next_grads = _validate_outputs(node, node.apply(tuple(grads)))
                 if not retain_graph and node._saved:
                     node._release_saved()
             else:
@@ -173,6 +177,35 @@ def _materialize(node: BackwardNode, grads: list) -> list:
         zeros(shape, dtype=dtype) if grad is None else grad
         for grad, (shape, dtype) in zip(grads, node._output_meta, strict=True)
     ]
+
+
+def _apply_detecting_anomalies(node: BackwardNode, grads: list) -> tuple:
+    """Anomaly mode (torch's ``detect_anomaly``): run the node; if it raises, or returns a NaN
+    gradient (when ``check_nan``), warn with the traceback of the forward call that created
+    it, then raise."""
+    try:
+        next_grads = _validate_outputs(node, node.apply(tuple(grads)))
+        if grad_mode.ANOMALY_MODE.check_nan:
+            for index, grad in enumerate(next_grads):
+                if grad is not None and grad.detach().isnan().any().item():
+                    raise RuntimeError(
+                        f"Function '{node.name()}' returned nan values in its {index}th output."
+                    )
+    except Exception:
+        stack = getattr(node, "_forward_stack", None)
+        if stack is None:
+            message = (
+                f"Error detected in {node.name()}. No forward pass information available. "
+                "Enable detect anomaly during forward pass for more information."
+            )
+        else:
+            message = (
+                f"Error detected in {node.name()}. Traceback of forward call that caused the "
+                "error:\n" + "".join(stack)
+            )
+        warnings.warn(message, UserWarning, stacklevel=2)
+        raise
+    return next_grads
 
 
 def _validate_outputs(node: Node, grads: tuple) -> tuple:

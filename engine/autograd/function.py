@@ -12,9 +12,12 @@ a leaf).  As in torch, the ctx *is* the node, so ``ctx.saved_tensors`` and
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 import re
 import sys
+import traceback
 import weakref
 from collections.abc import Callable
 
@@ -124,6 +127,8 @@ class SavedTensor:
     __slots__ = ("tensor", "version", "output_of")
 
     def __init__(self, tensor) -> None:
+        if tensor._inference:
+            raise RuntimeError(_INFERENCE_SAVED_MESSAGE)
         self.tensor = tensor
         self.version = tensor._version_counter.value
         self.output_of: Node | None = None  # set when the saved tensor is an output of the op
@@ -159,6 +164,13 @@ def _modified_message(tensor, expected_version: int, output_of: Node | None) -> 
         "clone()."
     )
 
+
+_INFERENCE_SAVED_MESSAGE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`."
+)
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -344,6 +356,8 @@ class Function:
             _forward_tangents(cls, ctx, args, output_list)
         if recording:
             _connect(ctx, args, output_list)
+            if grad_mode.ANOMALY_MODE.enabled:
+                ctx._forward_stack = forward_stack()
         if grad_enabled:
             for output in output_list:
                 if isinstance(output, Tensor) and output._base is not None:
@@ -427,6 +441,66 @@ def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
     for saved in node._saved:
         if saved is not None and saved.tensor._grad_fn is node:
             saved.output_of = node
+
+
+_ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def forward_stack() -> list[str]:
+    """The Python stack of the op being recorded, as ``traceback.format_stack`` lines, without
+    the engine's own frames (torch's ops are C++, so its stack shows only the caller's code).
+    Kept on each node while anomaly detection is on."""
+    return [
+        line
+        for frame, line in zip(traceback.extract_stack(), traceback.format_stack(), strict=True)
+        if not frame.filename.startswith(_ENGINE_DIR)
+    ]
+
+
+class DelayedError(Function):
+    """The node that :func:`once_differentiable` puts on the gradients it returns under
+    ``create_graph``: differentiating through it raises (torch's ``DelayedError``)."""
+
+    node_name = "Error"  # torch's node: type(grad_fn).__name__ == "Error"
+
+    @staticmethod
+    def forward(ctx, *tensors):
+        return tensors if len(tensors) > 1 else tensors[0]
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise RuntimeError(
+            "trying to differentiate twice a function that was marked with @once_differentiable"
+        )
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """Decorate a Function's ``backward`` that is not itself differentiable (torch's
+    ``torch.autograd.function.once_differentiable``): it runs under ``no_grad``, and when a
+    graph of the backward pass is being built (``create_graph=True``) and some incoming
+    gradient requires grad, its results are routed through a :class:`DelayedError` node, so
+    that a double backward fails loudly instead of silently giving zero."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *args, **kwargs):
+        with grad_mode.no_grad():
+            outputs = backward(ctx, *args, **kwargs)
+        if not grad_mode.is_grad_enabled():
+            return outputs
+        if not any(isinstance(arg, Tensor) and arg.requires_grad for arg in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        values = (outputs,) if single else outputs
+        aliases = []
+        for value in values:
+            if isinstance(value, Tensor):
+                value = value.detach()
+                value.requires_grad = True
+            aliases.append(value)
+        errors = DelayedError.apply(*aliases)
+        return errors if single or isinstance(errors, tuple) else (errors,)
+
+    return wrapper
 
 
 def gradient_edge(tensor: Tensor) -> tuple[Node, int]:

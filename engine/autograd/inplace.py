@@ -6,6 +6,7 @@ An in-place op overwrites memory a graph may still need, so torch's rules are:
   (``with no_grad():`` is how optimizers update weights);
 * every in-place write bumps the storage's version counter, so a saved tensor that was
   overwritten is detected when backward unpacks it;
+* an inference tensor (made inside ``inference_mode``) may be modified in place only inside it;
 * a non-leaf modified in place gets a new ``grad_fn``: the op that wrote it ("rebasing" its
   history), computed from a copy of its old value; when it is a view, its base is rebased too.
 
@@ -25,7 +26,14 @@ if TYPE_CHECKING:
 
 def check_inplace(tensor: Tensor, op_name: str) -> None:
     """Raise torch's error for an in-place op (``op_name``) on a leaf that requires grad, or on
-    a view of one, while grad mode is on."""
+    a view of one, while grad mode is on; and for one on an inference tensor outside
+    ``inference_mode``."""
+    if tensor._inference and not grad_mode.is_inference_mode_enabled():
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can "
+            "make a clone to get a normal tensor before doing inplace update.See "
+            "https://github.com/pytorch/rfcs/pull/17 for more details."
+        )
     if not grad_mode.is_grad_enabled():
         return
     if tensor.requires_grad and tensor._grad_fn is None:
