@@ -194,6 +194,21 @@ from engine.ops.reduction import (
     var_mean,
 )
 from engine.ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
+from engine.ops.scatter import (
+    gather,
+    index_add,
+    index_copy,
+    index_fill,
+    index_put,
+    index_select,
+    masked_fill,
+    masked_scatter,
+    masked_select,
+    scatter,
+    scatter_add,
+    take,
+    take_along_dim,
+)
 from engine.ops.shape import (
     as_strided,
     broadcast_tensors,

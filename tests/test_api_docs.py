@@ -55,6 +55,7 @@ MODULES = [
     "engine.ops.reduction",
     "engine.ops.shape",
     "engine.ops.scan",
+    "engine.ops.scatter",
     "engine.ops.linalg",
     "engine.ops.join",
     "engine.ops.formatting",

@@ -249,6 +249,58 @@ OPS = [
     ("rot90", lambda a: a.rot90(1, (0, 1)), [normal((2, 3))]),
     ("rot90_3", lambda a: lib(a).rot90(a, 3, (1, 0)), [normal((2, 3))]),
     ("movedim", lambda a: a.movedim((0, 1), (2, 0)), [normal((2, 3, 2))]),
+    ("gather", lambda a: a.gather(1, lib(a).tensor([[2, 0], [1, 1]])), [normal((2, 3))]),
+    (
+        "take_along_dim",
+        lambda a: lib(a).take_along_dim(a, lib(a).tensor([[0], [2]]), 1),
+        [normal((2, 3))],
+    ),
+    ("take", lambda a: a.take(lib(a).tensor([[5, 0], [-1, 5]])), [normal((2, 3))]),
+    ("index_select", lambda a: a.index_select(1, lib(a).tensor([2, 0, 2])), [normal((2, 3))]),
+    ("masked_select", lambda a: a.masked_select(a[0] > 0), [distinct((2, 3))]),
+    (
+        "scatter",
+        lambda a, b: a.scatter(1, lib(a).tensor([[2, 0], [1, 2]]), b),
+        [normal((2, 3)), normal((2, 2))],  # torch's backward fails for a larger src
+    ),
+    ("scatter_value", lambda a: a.scatter(0, lib(a).tensor([[1, 0, 1]]), 2.5), [normal((2, 3))]),
+    (
+        "scatter_add",
+        lambda a, b: a.scatter_add(1, lib(a).tensor([[2, 2], [1, 0]]), b),
+        [normal((2, 3)), normal((2, 2))],
+    ),
+    (
+        "index_add",
+        lambda a, b: a.index_add(0, lib(a).tensor([1, 1, 0]), b, alpha=2.0),
+        [normal((2, 3)), normal((3, 3))],
+    ),
+    (
+        "index_copy",
+        lambda a, b: a.index_copy(1, lib(a).tensor([2, 0]), b),
+        [normal((2, 3)), normal((2, 2))],
+    ),
+    (
+        "index_fill",
+        lambda a, b: a.index_fill(1, lib(a).tensor([1]), b),
+        [normal((2, 3)), normal(())],
+    ),
+    ("masked_fill", lambda a, b: a.masked_fill(a > 0, b), [distinct((2, 3)), normal(())]),
+    (
+        "masked_scatter",
+        lambda a, b: a.masked_scatter(a > 0, b),
+        [distinct((2, 3)), normal((2, 4))],
+    ),
+    (
+        "index_put",
+        lambda a, b: a.index_put((lib(a).tensor([0, 1]), lib(a).tensor([2, 2])), b),
+        [normal((2, 3)), normal((2,))],
+    ),
+    (
+        "index_put_accumulate",
+        lambda a, b: a.index_put((lib(a).tensor([0, 0]),), b, accumulate=True),
+        [normal((2, 3)), normal((3,))],
+    ),
+    ("masked_fill_", lambda a: (a * 1.0).masked_fill_(a < 0, 0.5), [distinct((2, 3))]),
     ("setitem", set_first_row, [normal((3, 2)), normal((2,))]),
     ("copy_", copy_into, [normal((2, 3)), normal((3,))]),
 ]

@@ -30,6 +30,7 @@ LAYERS = [
         "engine.ops.softmax",
         "engine.ops.shape",
         "engine.ops.scan",
+        "engine.ops.scatter",
         "engine.ops.join",
         "engine.ops.linalg",
         "engine.ops.formatting",

@@ -978,7 +978,7 @@ def isclose(
         close = logical_or(close, mul(ne(input, input), ne(other, other)))
     if rtol == 0 and atol == 0:
         return close
-    if input.dtype is dtypes.bool:
+    if not input.dtype.is_floating_point:  # integers compare as floats (no wraparound)
         default = dtypes.get_default_dtype()
         input, other = to_dtype(input, default), to_dtype(other, default)
     allowed = abs(mul(other, rtol)) + atol

@@ -340,15 +340,20 @@ def _std(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
 
 
 # ------------------------------------------------------------------------ log-sum-exp
-def _logsumexp_values(values: np.ndarray, axes, keepdim: bool) -> np.ndarray:
+def _logsumexp_values(values: np.ndarray, axes, keepdim: bool, dtype: DType) -> np.ndarray:
     """``log(sum(exp(x)))`` with the maximum subtracted first (no overflow); a group whose
-    maximum is +-inf is not shifted, so all ``-inf`` gives ``-inf`` and an ``inf`` gives ``inf``."""
+    maximum is +-inf is not shifted, so all ``-inf`` gives ``-inf`` and an ``inf`` gives ``inf``.
+    Each step is rounded to ``dtype``, as torch's composition of ops does for float16."""
+
+    def rounded(array: np.ndarray) -> np.ndarray:
+        return cast_array(cast_array(array, dtype.numpy_dtype), values.dtype)
+
     if values.size == 0:
         return np.log(np.sum(np.exp(values), axis=axes, keepdims=keepdim))
     peak = np.max(values, axis=axes, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)
-    total = np.sum(np.exp(values - peak), axis=axes, keepdims=True)
-    result = np.log(total) + peak
+    total = rounded(np.sum(rounded(np.exp(rounded(values - peak))), axis=axes, keepdims=True))
+    result = rounded(np.log(total)) + peak
     return result if keepdim else np.squeeze(result, axis=axes)
 
 
@@ -369,7 +374,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
     dtype = input.dtype if input.dtype.is_floating_point else dtypes.get_default_dtype()
     axes = layout.wrap_dims(dim, input.ndim)
     with np.errstate(all="ignore"):
-        values = _logsumexp_values(_values(input, dtype), axes, keepdim)
+        values = _logsumexp_values(_values(input, dtype), axes, keepdim, dtype)
     return wrap(values, dtype, fresh=True)
 
 
