@@ -386,3 +386,74 @@ def test_bilinear_and_embedding_default_inits():
 
 def test_to_engine_helper_keeps_dtype():
     assert to_engine(torch.ones(2, dtype=torch.float64)).dtype is engine.float64
+
+
+# ----------------------------------------------------------------------------- EmbeddingBag
+BAG_CASES = [
+    ({"mode": "sum"}, [[0, 2, 2, 5], [1, 0, 3, 3]], None, False),
+    ({"mode": "mean"}, [[0, 2, 2, 5], [1, 0, 3, 3]], None, False),
+    ({"mode": "max"}, [[0, 2, 2, 5], [1, 0, 3, 3]], None, False),
+    ({"mode": "mean", "padding_idx": 2}, [[0, 2, 2, 5], [2, 2, 2, 2]], None, False),
+    ({"mode": "max", "padding_idx": 0}, [0, 2, 2, 5, 1, 4], [0, 2, 2, 5], False),
+    ({"mode": "sum", "include_last_offset": True}, [0, 2, 2, 5, 1, 4], [0, 2, 2, 5, 6], False),
+    ({"mode": "mean", "max_norm": 0.5}, [[0, 2, 2, 5], [1, 0, 3, 3]], None, False),
+    ({"mode": "sum"}, [[0, 2, 2, 5], [1, 0, 3, 3]], None, True),
+    ({"mode": "sum"}, [0, 2, 2, 5, 1, 4], [0, 3], True),
+]
+
+
+@pytest.mark.parametrize(("options", "indices", "offsets", "weighted"), BAG_CASES)
+def test_embedding_bag_matches_torch(options, indices, offsets, weighted):
+    ours, theirs = nn.EmbeddingBag(6, 3, **options), torch.nn.EmbeddingBag(6, 3, **options)
+    assert repr(ours) == repr(theirs)
+    copy_weights(ours, theirs)
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal(np.shape(indices)) if weighted else None
+    ours_weights = None if weights is None else engine.tensor(weights, requires_grad=True)
+    torch_weights = None if weights is None else torch.tensor(weights, requires_grad=True)
+    out = ours(engine.tensor(indices), None if offsets is None else engine.tensor(offsets),
+               ours_weights)  # fmt: skip
+    expected = theirs(torch.tensor(indices), None if offsets is None else torch.tensor(offsets),
+                      torch_weights)  # fmt: skip
+    assert_close(out, expected)
+    upstream = rng.standard_normal(tuple(expected.shape))
+    (out * engine.tensor(upstream)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    assert_close(ours.weight.grad, theirs.weight.grad)
+    if weighted:
+        assert_close(ours_weights.grad, torch_weights.grad)
+
+
+def test_scale_grad_by_freq_divides_by_the_batch_frequency():
+    for padding_idx in (None, 0):
+        ours = nn.Embedding(5, 2, scale_grad_by_freq=True, padding_idx=padding_idx)
+        theirs = torch.nn.Embedding(5, 2, scale_grad_by_freq=True, padding_idx=padding_idx)
+        copy_weights(ours, theirs)
+        indices = [[0, 0, 1], [0, 2, 2]]
+        out, expected = ours(engine.tensor(indices)), theirs(torch.tensor(indices))
+        assert_close(out, expected)
+        upstream = np.random.default_rng(0).standard_normal((2, 3, 2))
+        (out * engine.tensor(upstream)).sum().backward()
+        (expected * torch.tensor(upstream)).sum().backward()
+        assert_close(ours.weight.grad, theirs.weight.grad)
+    # EmbeddingBag: the documented rule (torch's CPU kernel scales by misaligned counts).
+    bag = nn.EmbeddingBag(6, 1, mode="sum", scale_grad_by_freq=True)
+    bag(engine.tensor([[0, 2, 2, 5], [1, 0, 3, 3]])).sum().backward()
+    assert bag.weight.grad.reshape(-1).tolist() == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+
+
+BAG_ERRORS = [
+    lambda lib: lib.nn.functional.embedding_bag(
+        lib.tensor([[0, 1]]), lib.ones(3, 2), mode="mean",
+        per_sample_weights=lib.ones(1, 2)),
+    lambda lib: lib.nn.functional.embedding_bag(lib.tensor([[0, 1]]), lib.ones(3, 2),
+                                                lib.tensor([0])),
+    lambda lib: lib.nn.functional.embedding_bag(lib.tensor([0, 1]), lib.ones(3, 2)),
+    lambda lib: lib.nn.functional.embedding_bag(lib.tensor([[0, 1]]), lib.ones(3, 2),
+                                                mode="max", scale_grad_by_freq=True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("call", BAG_ERRORS)
+def test_embedding_bag_errors_match_torch(call):
+    same_error(lambda: call(engine), lambda: call(torch))

@@ -474,3 +474,89 @@ def test_function_returning_an_input_marked_non_differentiable():
         return x.requires_grad, y.requires_grad, y.grad_fn is None
 
     assert run(engine) == run(torch) == (True, False, True)
+
+
+def test_hook_options_match_torch():
+    """prepend, with_kwargs, and full backward pre-hooks that replace grad_output."""
+
+    def run(lib):
+        calls = []
+
+        class Scale(lib.nn.Module):
+            def forward(self, x, factor=1.0):
+                return x * factor
+
+        module = Scale()
+        module.register_forward_pre_hook(lambda m, a: calls.append("pre-1"))
+        module.register_forward_pre_hook(lambda m, a: calls.append("pre-0"), prepend=True)
+
+        def with_kwargs(m, args, kwargs):
+            calls.append(("kwargs", sorted(kwargs)))
+            return args, {"factor": kwargs["factor"] * 10}
+
+        module.register_forward_pre_hook(with_kwargs, with_kwargs=True)
+        module.register_forward_hook(
+            lambda m, a, k, out: calls.append(("forward", k["factor"])) or out + 1,
+            with_kwargs=True,
+        )
+        module.register_full_backward_pre_hook(lambda m, grad_out: (grad_out[0] * 3,))
+        module.register_full_backward_hook(
+            lambda m, gin, gout: calls.append(("backward", gin[0].tolist(), gout[0].tolist()))
+        )
+        x = lib.ones(2, requires_grad=True)
+        out = module(x, factor=2.0)
+        out.sum().backward()
+        return calls, out.tolist(), x.grad.tolist()
+
+    assert run(engine) == run(torch)
+
+
+def test_forward_pre_hook_with_kwargs_must_return_a_pair():
+    module = nn.Identity()
+    module.register_forward_pre_hook(lambda m, a, k: a, with_kwargs=True)
+    with pytest.raises(RuntimeError, match="must return None or a tuple of"):
+        module(engine.ones(1))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.get_submodule("seq.1"),
+        lambda m: m.get_submodule(""),
+        lambda m: m.get_parameter("seq.1.weight"),
+        lambda m: m.get_parameter("p"),
+        lambda m: m.get_buffer("b0"),
+    ],
+)
+def test_get_submodule_parameter_buffer_like_torch(call):
+    ours, theirs = build(engine), build(torch)
+    found, expected = call(ours), call(theirs)
+    assert type(found).__name__ == type(expected).__name__
+    assert tuple(found.shape if hasattr(found, "shape") else ()) == tuple(
+        expected.shape if hasattr(expected, "shape") else ()
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.get_submodule("seq.7"),
+        lambda m: m.get_submodule("p"),
+        lambda m: m.get_parameter("seq.1.nothing"),
+        lambda m: m.get_parameter("b0"),
+        lambda m: m.get_buffer("p"),
+    ],
+)
+def test_get_by_name_errors_match_torch(call):
+    same_error(lambda: call(build(engine)), lambda: call(build(torch)))
+
+
+def test_lazy_linear_loads_a_state_dict_like_torch():
+    source = torch.nn.Linear(5, 3)
+    lazy, torch_lazy = nn.LazyLinear(3), torch.nn.LazyLinear(3)
+    lazy.load_state_dict({k: to_engine(v) for k, v in source.state_dict().items()})
+    torch_lazy.load_state_dict(source.state_dict())
+    assert lazy.weight.shape == torch_lazy.weight.shape == (3, 5)
+    x = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
+    assert_close(lazy(engine.tensor(x)), torch_lazy(torch.tensor(x)))
+    assert repr(lazy) == repr(torch_lazy) and type(lazy).__name__ == "Linear"

@@ -1,7 +1,7 @@
 """``torch.nn.functional``'s names, built from the engine's ops; the modules of
 :mod:`engine.nn` call these.
 
-- layers: ``linear``, ``bilinear``, ``embedding``, ``dropout``, ``one_hot``;
+- layers: ``linear``, ``bilinear``, ``embedding``, ``embedding_bag``, ``dropout``, ``one_hot``;
 - activations: ``relu``, ``relu6``, ``leaky_relu``, ``hardtanh``, ``elu``, ``selu``, ``celu``,
   ``sigmoid``, ``tanh``, ``silu``, ``hardsigmoid``, ``hardswish``, ``softsign``, ``gelu``,
   ``softplus``, ``logsigmoid``, ``mish``, ``tanhshrink``, ``threshold``, ``softshrink``,
@@ -58,6 +58,7 @@ __all__ = [
     "dropout",
     "elu",
     "embedding",
+    "embedding_bag",
     "fold",
     "gelu",
     "glu",
@@ -158,8 +159,8 @@ def embedding(
             "(while checking arguments for "
             "embedding)"
         )
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported")
     count = weight.shape[0]
     if input.numel() and (input.min().item() < 0 or input.max().item() >= count):
         raise IndexError("index out of range in self")
@@ -168,11 +169,91 @@ def embedding(
     if max_norm is not None:
         _renorm_rows(weight, input, max_norm, norm_type)
     output = weight[input]
+    if scale_grad_by_freq:
+        # Divide each row's gradient by how often its index occurs in ``input``: the value
+        # ``o.detach() + (o - o.detach()) * s`` is exactly ``o``, its gradient ``s``.
+        counts = np.bincount(input.reshape(-1).numpy(), minlength=count)
+        scale = as_tensor(1.0 / np.maximum(counts, 1), dtype=weight.dtype)[input].unsqueeze(-1)
+        output = output.detach() + (output - output.detach()) * scale
     if padding_idx is None:
         return output
     # Same values, but the padding rows' gradient is cut: torch's embedding_backward skips them.
     padding = (input == padding_idx).unsqueeze(-1)
     return where(padding, output.detach(), output)
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """The sum, mean or max of the embeddings of each *bag* of indices: the rows of a 2-D
+    ``input``, or the slices of a 1-D ``input`` that start at ``offsets``.  ``padding_idx``
+    entries are left out (an empty bag gives zeros); ``per_sample_weights`` scale each
+    embedding (mode ``"sum"`` only)."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub."
+        )
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if input.ndim == 2:
+        if offsets is not None:
+            kind = f"<class 'engine.{type(offsets).__name__}'>"
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                f"mini-batch of fixed length sequences. However, found offsets of type {kind}"
+            )
+        starts = [row * input.shape[1] for row in range(input.shape[0])]
+        ends = [start + input.shape[1] for start in starts]
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        bounds = offsets.tolist()
+        if include_last_offset:
+            starts, ends = bounds[:-1], bounds[1:]
+        else:
+            starts, ends = bounds, [*bounds[1:], input.numel()]
+    else:
+        raise ValueError(
+            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
+        )
+    flat = input.reshape(-1)
+    count = weight.shape[0]
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += count
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    indices = flat.tolist()
+    bags = []
+    for start, end in zip(starts, ends, strict=True):
+        kept = [i for i in range(start, end) if indices[i] != padding_idx]
+        if not kept:
+            bags.append(weight.new_zeros(weight.shape[1]))
+            continue
+        picked = rows[as_tensor(kept)]
+        if mode == "sum":
+            bags.append(picked.sum(0))
+        elif mode == "mean":
+            bags.append(picked.mean(0))
+        else:
+            bags.append(picked.max(0)[0])
+    if not bags:
+        return weight.new_zeros(0, weight.shape[1])
+    return stack(bags)
 
 
 def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:

@@ -61,7 +61,7 @@ from engine.nn.modules.resampling import (
     ZeroPad2d,
 )
 from engine.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from engine.nn.modules.sparse import Embedding
+from engine.nn.modules.sparse import Embedding, EmbeddingBag
 from engine.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
 
 __all__ = [
@@ -82,6 +82,7 @@ __all__ = [
     "Dropout",
     "ELU",
     "Embedding",
+    "EmbeddingBag",
     "Flatten",
     "Fold",
     "GELU",

@@ -90,13 +90,17 @@ class LazyLinear(Linear):
         """Nothing to initialize until the shape is known."""
 
     def forward(self, input: Tensor) -> Tensor:
-        """Create the parameters for ``input.shape[-1]`` features, then act as Linear."""
-        self.in_features = input.shape[-1]
-        dtype = self._dtype or input.dtype
-        self.weight = Parameter(empty(self.out_features, self.in_features, dtype=dtype))
-        if self.bias is not None:
-            self.bias = Parameter(empty(self.out_features, dtype=dtype))
-        Linear.reset_parameters(self)
+        """Create the parameters for ``input.shape[-1]`` features (unless a state dict was
+        loaded into them already), then act as Linear."""
+        if isinstance(self.weight, UninitializedParameter):
+            in_features = input.shape[-1]
+            dtype = self._dtype or input.dtype
+            self.weight = Parameter(empty(self.out_features, in_features, dtype=dtype))
+            if self.bias is not None:
+                self.bias = Parameter(empty(self.out_features, dtype=dtype))
+            self.in_features = in_features
+            Linear.reset_parameters(self)
+        self.in_features = self.weight.shape[1]
         self.__class__ = Linear
         return self.forward(input)
 

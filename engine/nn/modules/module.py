@@ -23,7 +23,8 @@ from typing import Any
 from engine import dtypes
 from engine.autograd import Function, is_grad_enabled, no_grad
 from engine.dtypes import DType
-from engine.nn.parameter import Parameter
+from engine.nn.parameter import Parameter, UninitializedParameter
+from engine.ops.creation import empty
 from engine.tensor import RemovableHandle, Tensor
 
 __all__ = ["Module"]
@@ -97,6 +98,10 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks", {})
         object.__setattr__(self, "_forward_hooks", {})
         object.__setattr__(self, "_backward_hooks", {})
+        object.__setattr__(self, "_backward_pre_hooks", {})
+        # ids of the forward hooks registered with_kwargs=True (torch keeps the same sets)
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", set())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", set())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation of this module: every subclass defines it."""
@@ -443,7 +448,12 @@ class Module:
                 if key not in state_dict:
                     missing.append(key)
                     continue
-                errors.extend(_copy_into(key, value, state_dict[key]))
+                source = state_dict[key]
+                if isinstance(value, UninitializedParameter) and isinstance(source, Tensor):
+                    # A lazy module takes its shape from the checkpoint.
+                    value = Parameter(empty(source.shape, dtype=value.dtype))
+                    setattr(module, name, value)
+                errors.extend(_copy_into(key, value, source))
             for key in state_dict:
                 if key.startswith(prefix):
                     first = key[len(prefix) :].split(".", 1)[0]
@@ -464,38 +474,106 @@ class Module:
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ hooks and calling
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """Call ``hook(module, args)`` before ``forward``; a non-None result replaces the
-        positional arguments (a single value is wrapped in a tuple)."""
-        return _add_hook(self._forward_pre_hooks, hook)
+        positional arguments (a single value is wrapped in a tuple).  With ``with_kwargs``:
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``.  ``prepend``
+        runs it before the hooks already registered."""
+        handle = _add_hook(self._forward_pre_hooks, hook, prepend)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        return handle
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """Call ``hook(module, args, output)`` after ``forward``; a non-None result replaces
-        the output."""
-        return _add_hook(self._forward_hooks, hook)
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after ``forward`` (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs``); a non-None result replaces the output."""
+        handle = _add_hook(self._forward_hooks, hook, prepend)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        return handle
 
-    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are
+        known, before they flow into it; a non-None result replaces ``grad_output``."""
+        return _add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
-        the module's positional inputs are computed (tuples, None for an input that needs none);
+        the module's positional inputs are computed (tuples, None for a non-tensor input);
         a non-None result replaces ``grad_input``."""
-        return _add_hook(self._backward_hooks, hook)
+        return _add_hook(self._backward_hooks, hook, prepend)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        backward_hook = _ModuleBackwardHook(self, args) if self._backward_hooks else None
-        if backward_hook is not None:
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {result}."
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        backward_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_hook = _ModuleBackwardHook(self, args)
             args = backward_hook.wrap_inputs(args)
         output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for key, hook in list(self._forward_hooks.items()):
+            if key in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
             if result is not None:
                 output = result
         if backward_hook is not None:
             output = backward_hook.wrap_outputs(output)
         return output
+
+    # ------------------------------------------------------------------ lookup by name
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path ``target`` (``""`` is ``self``)."""
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(module._get_name() + " has no attribute `" + item + "`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``"0.weight"``)."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(module._get_name() + " has no attribute `" + name + "`")
+        parameter = getattr(module, name)
+        if not isinstance(parameter, Parameter):
+            raise AttributeError("`" + name + "` is not an nn.Parameter")
+        return parameter
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``"bn.running_mean"``)."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(module._get_name() + " has no attribute `" + name + "`")
+        if name not in module._buffers:
+            raise AttributeError("`" + name + "` is not a buffer")
+        return getattr(module, name)
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self) -> str:
@@ -522,9 +600,16 @@ class Module:
         return text + ")"
 
 
-def _add_hook(hooks: dict, hook: Callable) -> RemovableHandle:
+def _add_hook(hooks: dict, hook: Callable, prepend: bool = False) -> RemovableHandle:
+    """Register ``hook`` in ``hooks`` (last, or first with ``prepend``); the handle removes it."""
     handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
+    if prepend:
+        others = list(hooks.items())
+        hooks.clear()
+        hooks[handle.id] = hook
+        hooks.update(others)
+    else:
+        hooks[handle.id] = hook
     return handle
 
 
@@ -548,8 +633,9 @@ def _copy_into(key: str, value: Tensor, source: object) -> list[str]:
 
 class _ModuleBackwardHook:
     """One call's full backward hooks (torch's ``BackwardHook``): the gradients of the
-    outputs are recorded as they pass the outputs' identity; the hooks run when the gradients
-    of the inputs pass the inputs' identity (or at the outputs when no input needs one)."""
+    outputs pass the pre-hooks and are recorded at the outputs' identity; the hooks run when
+    the gradients of the inputs pass the inputs' identity (or at the outputs when no input
+    needs one)."""
 
     def __init__(self, module: Module, args: tuple) -> None:
         self.module = module
@@ -584,7 +670,11 @@ class _ModuleBackwardHook:
                 grad_input = tuple(result)
         return grad_input
 
-    def on_outputs(self, grads: tuple) -> None:
+    def on_outputs(self, grads: tuple) -> tuple:
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grads)
+            if result is not None:
+                grads = tuple(result)
         self.grad_outputs = grads
         if not self.positions:
             warnings.warn(
@@ -594,6 +684,7 @@ class _ModuleBackwardHook:
                 stacklevel=2,
             )
             self.run_hooks((None,) * self.count)
+        return grads
 
     def on_inputs(self, grads: tuple) -> tuple:
         grad_input = [None] * self.count

@@ -1,5 +1,7 @@
 """``Embedding``: a lookup table of ``num_embeddings`` vectors, initialized from ``N(0, 1)``;
-the row at ``padding_idx`` starts at zero and gets no gradient."""
+the row at ``padding_idx`` starts at zero and gets no gradient.  ``EmbeddingBag`` reduces
+the embeddings of each bag of indices (sum, mean or max) without building the
+``(bags, length, dim)`` tensor of lookups first."""
 
 from __future__ import annotations
 
@@ -13,7 +15,15 @@ from engine.nn.parameter import Parameter
 from engine.ops.creation import empty
 from engine.tensor import Tensor
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
+
+
+def _reset_embedding(weight: Tensor, padding_idx: int | None) -> None:
+    """torch's embedding init: ``N(0, 1)``, the padding row zero."""
+    init.normal_(weight)
+    if padding_idx is not None:
+        with no_grad():
+            weight[padding_idx] = 0
 
 
 class Embedding(Module):
@@ -61,10 +71,7 @@ class Embedding(Module):
 
     def reset_parameters(self) -> None:
         """``N(0, 1)``, with the padding row zeroed."""
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx] = 0
+        _reset_embedding(self.weight, self.padding_idx)
 
     def forward(self, input: Tensor) -> Tensor:
         """``F.embedding(input, weight, padding_idx, max_norm, norm_type)``."""
@@ -119,4 +126,84 @@ class Embedding(Module):
             text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
         if self.sparse is not False:
             text += ", sparse=True"
+        return text
+
+
+class EmbeddingBag(Module):
+    """Sums, averages or takes the max of the embeddings of each bag of indices (see
+    :func:`engine.nn.functional.embedding_bag`)."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        if padding_idx is not None:
+            if padding_idx > 0:
+                assert padding_idx < num_embeddings, "padding_idx must be within num_embeddings"
+            elif padding_idx < 0:
+                assert padding_idx >= -num_embeddings, "padding_idx must be within num_embeddings"
+                padding_idx = num_embeddings + padding_idx
+        self.padding_idx = padding_idx
+        self.mode = mode
+        self.sparse = sparse
+        self.include_last_offset = include_last_offset
+        if _weight is None:
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
+            self.reset_parameters()
+        else:
+            self.weight = Parameter(_weight)
+
+    def reset_parameters(self) -> None:
+        """``N(0, 1)``, with the padding row zeroed."""
+        _reset_embedding(self.weight, self.padding_idx)
+
+    def forward(
+        self,
+        input: Tensor,
+        offsets: Tensor | None = None,
+        per_sample_weights: Tensor | None = None,
+    ) -> Tensor:
+        """One reduced embedding per bag: ``(bags, embedding_dim)``."""
+        return F.embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
+
+    def extra_repr(self) -> str:
+        """``num_embeddings, embedding_dim``, the options that differ, ``mode=...``."""
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        text += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
         return text
