@@ -364,3 +364,15 @@ def test_a_small_convnet_trains_like_torch():
     ours.eval()
     theirs.eval()
     compare_module(ours, theirs, x, seed=1)
+
+
+def test_normalization_layers_start_like_torch():
+    for make in (
+        lambda lib: lib.nn.BatchNorm2d(3),
+        lambda lib: lib.nn.LayerNorm((2, 3)),
+        lambda lib: lib.nn.GroupNorm(2, 4),
+    ):
+        ours, theirs = make(engine).state_dict(), make(torch).state_dict()
+        assert list(ours) == list(theirs)
+        for key in ours:
+            assert_close(ours[key], theirs[key])

@@ -210,3 +210,43 @@ def test_parameters_to_vector_and_back_like_torch():
         lambda: torch.nn.utils.vector_to_parameters([1.0], []),
         compare_message=False,
     )
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "a", "b"), [(0.0, 1.0, -2.0, 2.0), (1.0, 0.5, 0.0, 3.0), (0.0, 2.0, -1.0, 0.5)]
+)
+def test_trunc_normal_draws_the_truncated_normal(mean, std, a, b):
+    engine.manual_seed(0)
+    tensor = init.trunc_normal_(engine.empty(100, 100, dtype=engine.float64), mean, std, a, b)
+    values = tensor.numpy().ravel()
+    assert values.min() >= a and values.max() <= b
+    law = ((a - mean) / std, (b - mean) / std, mean, std)
+    assert scipy.stats.kstest(values, "truncnorm", args=law).pvalue > 1e-3
+    torch.manual_seed(0)
+    reference = torch.nn.init.trunc_normal_(torch.empty(100, 100, dtype=torch.float64), mean,
+                                            std, a, b)  # fmt: skip
+    assert scipy.stats.kstest(reference.numpy().ravel(), "truncnorm", args=law).pvalue > 1e-3
+    wrong = ((a - mean) / std, (b - mean) / std, mean + 0.2 * std, std)
+    assert scipy.stats.kstest(values, "truncnorm", args=wrong).pvalue < 1e-3
+
+
+def test_trunc_normal_warns_like_torch_for_a_distant_mean():
+    with pytest.warns(UserWarning, match="mean is more than 2 std from"):
+        init.trunc_normal_(engine.empty(3), mean=10.0)
+
+
+@pytest.mark.parametrize(
+    ("shape", "groups"), [((4, 3, 3), 1), ((6, 2, 3, 3), 2), ((2, 3, 1, 2, 3), 1)]
+)
+def test_dirac_matches_torch(shape, groups):
+    ours = init.dirac_(engine.empty(*shape), groups)
+    assert_close(ours, torch.nn.init.dirac_(torch.empty(*shape), groups))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda lib: lib.nn.init.dirac_(lib.empty(3, 3)),
+     lambda lib: lib.nn.init.dirac_(lib.empty(3, 3, 3), groups=2)],
+)  # fmt: skip
+def test_dirac_errors_match_torch(call):
+    same_error(lambda: call(engine), lambda: call(torch))

@@ -177,6 +177,16 @@ GRADCHECKS = [
     ("interpolate_bilinear", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"),
      [(1, 1, 3, 2)]),
     ("interpolate_nearest", lambda x: F.interpolate(x, size=(5, 3)), [(1, 1, 3, 2)]),
+    ("interpolate_linear_corners", lambda x: F.interpolate(x, size=5, mode="linear",
+                                                           align_corners=True), [(1, 2, 3)]),
+    ("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), [(1, 1, 4, 2)]),
+    ("max_unpool2d", lambda x: F.max_unpool2d(x, engine.tensor([[[[0, 3], [9, 14]]]]), 2),
+     [(1, 1, 2, 2)]),
+    ("embedding_bag", lambda w, s: F.embedding_bag(engine.tensor([0, 2, 2, 1, 3]), w,
+                                                   engine.tensor([0, 2]), mode="sum",
+                                                   per_sample_weights=s), [(4, 2), (5,)]),
+    ("embedding_bag_max", lambda w: F.embedding_bag(engine.tensor([[0, 2], [1, 3]]), w,
+                                                    mode="max"), [(4, 2)]),
 ]  # fmt: skip
 
 

@@ -6,7 +6,8 @@ does: a weight ``(out, in, *kernel)`` has ``fan_in = in * prod(kernel)`` and
 ``fan_out = out * prod(kernel)``.  Xavier (Glorot) keeps the variance of activations and
 gradients balanced: ``std = gain * sqrt(2 / (fan_in + fan_out))``; Kaiming (He) keeps the
 forward (``mode="fan_in"``) or backward (``"fan_out"``) variance: ``std = gain / sqrt(fan)``.
-A uniform distribution on ``[-b, b]`` has ``std = b / sqrt(3)``.
+A uniform distribution on ``[-b, b]`` has ``std = b / sqrt(3)``.  Also ``trunc_normal_`` and
+``dirac_`` (identity convolution kernels).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from engine.autograd import no_grad
 from engine.ops.creation import eye
 from engine.ops.creation import tensor as as_tensor
+from engine.ops.elementwise import erfinv
 from engine.random import Generator, randn
 from engine.random import normal_ as fill_normal
 from engine.random import uniform_ as fill_uniform
@@ -28,12 +30,14 @@ __all__ = [
     "calculate_fan_in_and_fan_out",
     "calculate_gain",
     "constant_",
+    "dirac_",
     "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
     "ones_",
     "orthogonal_",
+    "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
@@ -211,3 +215,51 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
         q = q.T
     with no_grad():
         return tensor.copy_(as_tensor(q * gain, dtype=tensor.dtype).reshape(tensor.shape))
+
+
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Samples from ``N(mean, std^2)`` restricted to ``[a, b]``, by inverting the normal CDF
+    on a uniform draw between ``CDF(a)`` and ``CDF(b)`` (the law torch's rejection sampler
+    draws from)."""
+
+    def norm_cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    low, high = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+    with no_grad():
+        uniform = fill_uniform(
+            tensor.detach().clone(), 2 * low - 1, 2 * high - 1, generator=generator
+        )
+        values = erfinv(uniform) * (std * math.sqrt(2.0)) + mean
+        return tensor.copy_(values.clamp(a, b))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """A convolution weight ``(out, in, *kernel)`` that passes its input through: a 1 at the
+    kernel centre of ``[d, d]`` for each of the first ``min(out / groups, in)`` channels of
+    each group."""
+    if tensor.dim() not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if tensor.shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = tensor.shape[0] // groups
+    centre = tuple(size // 2 for size in tensor.shape[2:])
+    with no_grad():
+        tensor.zero_()
+        for group in range(groups):
+            for channel in range(min(per_group, tensor.shape[1])):
+                tensor[(group * per_group + channel, channel, *centre)] = 1
+    return tensor
