@@ -94,7 +94,7 @@ bench: venv
 	$(BIN)/python -m benchmarks.bench
 
 grade: venv
-	$(BIN)/python -m engine.grading exercises
+	$(BIN)/python -m engine.grading exercises $(if $(CHAPTER),--chapter $(CHAPTER))
 
 # Jupyter refuses to run as root unless told; containers often run as root.
 lab: venv dot

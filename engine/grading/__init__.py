@@ -4,6 +4,7 @@ In a notebook::
 
     from engine.grading import check
     check("mul", mul)          # prints [PASS] or [FAIL] with the case that went wrong
+    hint("mul")                # the next hint for exercise mul; hint("mul", 2) for the second
 
 From the shell (``make grade``)::
 
@@ -24,9 +25,33 @@ from engine.grading import (  # noqa: F401  (importing a chapter module register
     chapter02,
     chapter03,
     chapter04,
+    chapter05,
 )
-from engine.grading.core import EXERCISES, Result, check, exercises_of, freeze, grade, raises
+from engine.grading.core import (
+    EXERCISES,
+    Result,
+    check,
+    exercises_of,
+    explain,
+    freeze,
+    grade,
+    hint,
+    install_notebook_hooks,
+    outcome,
+    raises,
+)
 
 freeze()  # grade() uses this copy of the registry from now on
+install_notebook_hooks()  # in a kernel: a check cell run too early prints a verdict
 
-__all__ = ["EXERCISES", "Result", "check", "exercises_of", "grade", "raises"]
+__all__ = [
+    "EXERCISES",
+    "Result",
+    "check",
+    "exercises_of",
+    "explain",
+    "grade",
+    "hint",
+    "outcome",
+    "raises",
+]

@@ -46,7 +46,20 @@ def _check_unary(candidate, name: str, forward, derivative, points: list[float])
     return f"{len(points) + 1} cases passed"
 
 
-@exercise(CHAPTER, "mul", "a * b with its backward pass")
+@exercise(
+    CHAPTER,
+    "mul",
+    "a * b with its backward pass",
+    hints=(
+        "The output is a new Value holding a.data * b.data, with (a, b) as its children and '*' as "
+        "its op; its _backward is a function of no arguments, defined inside mul and attached to "
+        "the output.",
+        "Inside _backward, out.grad is the gradient arriving from above. The chain rule multiplies "
+        "it by each input's local derivative: b.data for a, and a.data for b.",
+        "Add to a.grad and b.grad with +=, never =: in mul(x, x) both updates land on the same "
+        "Value, and both must count.",
+    ),
+)
 def check_mul(mul) -> str:
     a, b = Value(2.0), Value(-3.0)
     out = mul(a, b)
@@ -78,14 +91,34 @@ def check_mul(mul) -> str:
     return "4 cases passed"
 
 
-@exercise(CHAPTER, "relu", "ReLU and its derivative, 0 at the kink as in PyTorch")
+@exercise(
+    CHAPTER,
+    "relu",
+    "ReLU and its derivative, 0 at the kink as in PyTorch",
+    hints=(
+        "The output holds max(a.data, 0). Its local derivative is 1 where a.data > 0 and 0 "
+        "everywhere else, exactly 0 included.",
+        "In _backward, add out.grad times that local derivative to a.grad, with += (gradients "
+        "accumulate).",
+    ),
+)
 def check_relu(relu) -> str:
     return _check_unary(
         relu, "relu", lambda x: max(x, 0.0), lambda x: 1.0 if x > 0 else 0.0, [-2.0, 0.0, 0.5, 3.0]
     )
 
 
-@exercise(CHAPTER, "tanh", "tanh and its derivative 1 - tanh(x)**2")
+@exercise(
+    CHAPTER,
+    "tanh",
+    "tanh and its derivative 1 - tanh(x)**2",
+    hints=(
+        "Compute t = math.tanh(a.data) once, when you build the output.",
+        "The local derivative is 1 - t**2, and t is the output's own value: inside _backward read "
+        "out.data rather than calling math.tanh again.",
+        "Then add out.grad * (1 - t**2) to a.grad, with +=.",
+    ),
+)
 def check_tanh(tanh) -> str:
     return _check_unary(
         tanh, "tanh", math.tanh, lambda x: 1.0 - math.tanh(x) ** 2, [-1.0, 0.0, 0.5, 3.0]
@@ -120,7 +153,23 @@ def _check_order(case: str, order, nodes: list[Value]) -> None:
                 )
 
 
-@exercise(CHAPTER, "topological_order", "every node before its inputs, without recursion")
+@exercise(
+    CHAPTER,
+    "topological_order",
+    "every node before its inputs, without recursion",
+    hints=(
+        "Keep a set of the nodes already visited: in c = (x*y) * (x*y + x) the walk reaches x*y "
+        "and x twice, and each must be listed once.",
+        "Replace recursion by a list used as a stack of (node, children_done) pairs: when you pop "
+        "a node whose children are not done, push it back marked done, then push its children.",
+        "Appending a node when it is popped the second time puts it after all of its inputs: "
+        "reverse that list at the end, so that the root comes first.",
+    ),
+    timeout_hint=(
+        "In this exercise a check that never ends usually means nodes are visited again and again: "
+        "keep a set of visited nodes, so that each is pushed once."
+    ),
+)
 def check_topological_order(topological_order) -> str:
     leaf = Value(1.0)
     _check_order("topological_order of a single leaf", topological_order(leaf), [leaf])
@@ -141,7 +190,22 @@ def check_topological_order(topological_order) -> str:
     return "3 cases passed"
 
 
-@exercise(CHAPTER, "backward", "seed the output with 1 and run each _backward in order")
+@exercise(
+    CHAPTER,
+    "backward",
+    "seed the output with 1 and run each _backward in order",
+    hints=(
+        "Your topological_order from the exercise above gives the order to run in: every node "
+        "before its inputs, so each node's grad is complete when its _backward runs.",
+        "Set root.grad = 1.0 first, then call node._backward() once for each node in that order.",
+        "Return nothing. If some gradients come out too small, a node ran before all of its users "
+        "had added to its grad: the root must come first.",
+    ),
+    timeout_hint=(
+        "In this exercise a slow answer usually computes the order more than once (inside a loop) "
+        "or visits nodes again and again: compute the order once, with a set of visited nodes."
+    ),
+)
 def check_backward(backward) -> str:
     x, y = Value(2.0), Value(3.0)
     f = (x + y) * x

@@ -28,7 +28,17 @@ def _as_tuple(case: str, got) -> tuple:
     return tuple(got)
 
 
-@exercise(CHAPTER, "contiguous_strides", "the strides of a contiguous (row-major) tensor")
+@exercise(
+    CHAPTER,
+    "contiguous_strides",
+    "the strides of a contiguous (row-major) tensor",
+    hints=(
+        "Walk the shape from the right: the last stride is 1, and each stride is the stride to its "
+        "right times the size to its right.",
+        "Multiply by max(size, 1), so that a size of 0 counts as 1; return a tuple, which is () "
+        "for the shape ().",
+    ),
+)
 def check_contiguous_strides(contiguous_strides) -> str:
     cases = {(2, 3): (3, 1), (2, 3, 4): (12, 4, 1), (5,): (1,), (): ()}
     for shape, expected in cases.items():
@@ -42,7 +52,16 @@ def check_contiguous_strides(contiguous_strides) -> str:
     return "8 cases passed"
 
 
-@exercise(CHAPTER, "storage_index", "where element (i, j, ...) of a view lives in storage")
+@exercise(
+    CHAPTER,
+    "storage_index",
+    "where element (i, j, ...) of a view lives in storage",
+    hints=(
+        "Start from storage_offset and add index[d] * strides[d] for every dimension d.",
+        "zip(index, strides) pairs them up. A stride of 0 (an expanded dimension) adds nothing, "
+        "which is how many elements share one place in storage.",
+    ),
+)
 def check_storage_index(storage_index) -> str:
     _expect_equal(
         "storage_index((1, 2), strides=(4, 1), offset=0)", 6, storage_index((1, 2), (4, 1), 0)
@@ -75,7 +94,19 @@ def check_storage_index(storage_index) -> str:
     return f"{2 + len(views)} cases passed"
 
 
-@exercise(CHAPTER, "broadcast_shapes", "PyTorch's broadcasting rule for shapes")
+@exercise(
+    CHAPTER,
+    "broadcast_shapes",
+    "PyTorch's broadcasting rule for shapes",
+    hints=(
+        "Pad every shape on the left with 1s to the length of the longest one, then compare them "
+        "position by position.",
+        "In each position the sizes that are not 1 must all be equal: the result takes that size, "
+        "or 1 when every size there is 1.",
+        "Compare every shape, not just the first two; when two sizes differ and neither is 1, "
+        "raise RuntimeError naming both.",
+    ),
+)
 def check_broadcast_shapes(broadcast_shapes) -> str:
     good = [
         ([(3, 1), (1, 4)], (3, 4)),
@@ -146,6 +177,11 @@ TRANSPOSES = (
     "transpose",
     "transpose as a pure change of shape and strides",
     forbidden=TRANSPOSES,
+    hints=(
+        "A transpose moves no data: it keeps the storage and the offset (t.storage_offset()).",
+        "Swap entries dim0 and dim1 in both the list of sizes and the list of strides, then pass "
+        "all three to t.as_strided(size, stride, offset).",
+    ),
 )
 def check_transpose(transpose) -> str:
     base = engine.arange(24.0).view(2, 3, 4)
@@ -171,6 +207,13 @@ def check_transpose(transpose) -> str:
     "sliding_windows",
     "overlapping windows as a view, with as_strided",
     forbidden=("engine.Tensor.unfold", "engine.ops.shape.unfold", "torch.Tensor.unfold"),
+    hints=(
+        "The result has two dimensions: the number of windows that fit, which is (len(t) - size) "
+        "// step + 1, and size.",
+        "One step along a window moves t.stride()[0] in storage; one step to the next window moves "
+        "step times as far.",
+        "Start at t.storage_offset(), not 0, so that it works when t is itself a view.",
+    ),
 )
 def check_sliding_windows(sliding_windows) -> str:
     signal = engine.arange(10.0)
@@ -198,6 +241,12 @@ def check_sliding_windows(sliding_windows) -> str:
     "permute_then_view",
     "predict a permuted tensor's strides, and whether view works on it",
     kind="predict",
+    hints=(
+        "permute moves no data: write down the strides of the contiguous zeros(2, 3, 4), then "
+        "reorder them as the dims are, (2, 0, 1).",
+        "view keeps the same memory: ask whether one stride can walk the elements of p in "
+        "row-major order.",
+    ),
 )
 def check_permute_then_view(permute_then_view) -> str:
     prediction = permute_then_view()

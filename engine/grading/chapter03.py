@@ -47,7 +47,18 @@ def _numerical_gradient(loss, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return gradient
 
 
-@exercise(CHAPTER, "sum_to_shape", "sum a broadcast gradient back to an input's shape")
+@exercise(
+    CHAPTER,
+    "sum_to_shape",
+    "sum a broadcast gradient back to an input's shape",
+    hints=(
+        "First sum over the leading dimensions that broadcasting added: grad has grad.ndim - "
+        "len(shape) more dimensions than the input.",
+        "Then sum, with keepdims=True, over every remaining dimension where shape has size 1 and "
+        "grad does not.",
+        "The result must have exactly shape, also when shape is () (the input was a scalar).",
+    ),
+)
 def check_sum_to_shape(sum_to_shape) -> str:
     cases = [
         ((4, 3), (3,)),
@@ -85,7 +96,18 @@ AUTOGRAD = (
 )
 
 
-@exercise(CHAPTER, "matmul_backward", "the gradients of C = A @ B", forbidden=AUTOGRAD)
+@exercise(
+    CHAPTER,
+    "matmul_backward",
+    "the gradients of C = A @ B",
+    forbidden=AUTOGRAD,
+    hints=(
+        "Each gradient has the shape of its input: grad_a is (n, k) like A, grad_b is (k, m) like "
+        "B, and grad_c is (n, m).",
+        "Only one product of grad_c with b or b.T has the shape (n, k), and only one product of a "
+        "or a.T with grad_c has the shape (k, m).",
+    ),
+)
 def check_matmul_backward(matmul_backward) -> str:
     for number, (n, k, m) in enumerate([(2, 3, 4), (1, 5, 1), (4, 4, 4), (3, 1, 2)]):
         a, b, grad_c = (
@@ -121,6 +143,12 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     "softmax_backward",
     "the gradient through softmax, from its output",
     forbidden=AUTOGRAD,
+    hints=(
+        "Write out the vector-Jacobian product: dL/dx_k = sum over i of grad_y_i * y_i * (delta_ik "
+        "- y_k), and split it into its delta part and the rest.",
+        "The sum over i of grad_y_i * y_i is one number per row: compute it with keepdims=True, so "
+        "that it broadcasts over the last dimension.",
+    ),
 )
 def check_softmax_backward(softmax_backward) -> str:
     for number, shape in enumerate([(4,), (3, 5), (2, 3, 4), (1, 1)]):

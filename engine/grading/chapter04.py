@@ -19,7 +19,19 @@ def _float64(values, requires_grad=True):
 CHAPTER = "04_autograd_mechanics"
 
 
-@exercise(CHAPTER, "Swish", "a custom Function, x * sigmoid(x), that passes gradcheck")
+@exercise(
+    CHAPTER,
+    "Swish",
+    "a custom Function, x * sigmoid(x), that passes gradcheck",
+    hints=(
+        "In forward, keep x with ctx.save_for_backward(x) and return x * x.sigmoid(); in backward, "
+        "get x back from ctx.saved_tensors.",
+        "backward returns the gradient for forward's input: grad_output times the derivative "
+        "sigmoid(x) + x * sigmoid(x) * (1 - sigmoid(x)).",
+        "Define only forward and backward, both static; the check calls Swish.apply(x) and runs "
+        "gradcheck on them.",
+    ),
+)
 def check_swish(swish) -> str:
     expect(
         "Swish",
@@ -82,7 +94,18 @@ def _network(register):
     return weights, outputs
 
 
-@exercise(CHAPTER, "gradient_norm_hook", "a hook that records a gradient's norm")
+@exercise(
+    CHAPTER,
+    "gradient_norm_hook",
+    "a hook that records a gradient's norm",
+    hints=(
+        "Define an inner function hook(grad) and return it: it can use norms and name from the "
+        "outer function.",
+        "The L2 norm is the square root of the sum of the squared entries; store it as a Python "
+        "float (float(...)) in norms[name].",
+        "The hook must return None: a hook that returns a tensor replaces the gradient.",
+    ),
+)
 def check_gradient_norm_hook(gradient_norm_hook) -> str:
     norms: dict = {}
 
@@ -147,6 +170,16 @@ def _check_order(case: str, order, loss) -> None:
     "backward_order",
     "a topological order of a tensor graph's grad_fn nodes",
     forbidden=("engine.autograd.graph.nodes",),
+    hints=(
+        "This is chapter 1's topological_order on grad_fn nodes: a node's inputs are the first "
+        "item of each pair in node.next_functions, skipping None.",
+        "Use a list as a stack and a set of visited nodes; list a node after every node it feeds "
+        "into, then reverse at the end.",
+    ),
+    timeout_hint=(
+        "In this exercise a check that never ends usually means nodes are visited again and again: "
+        "keep a set of visited nodes."
+    ),
 )
 def check_backward_order(backward_order) -> str:
     x, w = _float64([[1.0, 2.0]]), _float64([[0.5], [-1.0]])
@@ -183,6 +216,14 @@ def _true_gradients(weights: np.ndarray, batches: list[np.ndarray]) -> list[np.n
     "gradients_per_step",
     "fix a loop whose per-step gradients come out wrong",
     kind="debug",
+    hints=(
+        "Look at [id(g) for g in gradients] and at the values: are these different tensors, and "
+        "does each hold one step's gradient?",
+        "loss.backward() adds to w.grad, it does not replace it: what must happen to w.grad before "
+        "each step?",
+        "Once each step starts from zero, make sure the list keeps each step's values, not a "
+        "tensor that the next step changes.",
+    ),
 )
 def check_gradients_per_step(gradients_per_step) -> str:
     weights = np.array([0.5, -1.0, 2.0])
