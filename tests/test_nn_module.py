@@ -560,3 +560,41 @@ def test_lazy_linear_loads_a_state_dict_like_torch():
     x = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
     assert_close(lazy(engine.tensor(x)), torch_lazy(torch.tensor(x)))
     assert repr(lazy) == repr(torch_lazy) and type(lazy).__name__ == "Linear"
+
+
+def test_more_container_methods_like_torch():
+    def run(lib):
+        n = lib.nn
+        seq = n.Sequential(n.ReLU(), n.Tanh())
+        seq.insert(1, n.Sigmoid())
+        seq.insert(-1, n.Identity())
+        seq.extend([n.Softsign()])
+        popped = seq.pop(0)
+        layers = n.ModuleList([n.ReLU()])
+        layers += [n.Tanh(), n.Sigmoid()]
+        layers_popped = layers.pop(1)
+        return repr(seq), repr(popped), repr(layers), repr(layers_popped), len(seq)
+
+    assert run(engine) == run(torch)
+    same_error(
+        lambda: nn.Sequential(nn.ReLU()).insert(5, nn.ReLU()),
+        lambda: torch.nn.Sequential(torch.nn.ReLU()).insert(5, torch.nn.ReLU()),
+    )
+
+
+def test_load_state_dict_assign_like_torch():
+    def run(lib):
+        layer = lib.nn.Linear(2, 2)
+        layer.bias.requires_grad_(False)
+        state = {"weight": lib.ones(2, 2), "bias": lib.zeros(2)}
+        layer.load_state_dict(state, assign=True)
+        return (
+            type(layer.weight).__name__,
+            layer.weight.requires_grad,
+            layer.bias.requires_grad,
+            layer.weight.data_ptr() == state["weight"].data_ptr(),
+            layer.weight.tolist(),
+        )
+
+    assert run(engine) == run(torch)
+    assert nn.Linear(1, 1).cpu().weight.device == "cpu"

@@ -67,6 +67,30 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append each of ``modules``; returns ``self``."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index`` (keys renumbered); returns ``self``."""
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        modules = list(self._modules.values())
+        if not -len(modules) <= index <= len(modules):
+            raise IndexError(f"Index out of range: {index}")
+        modules.insert(index, module)
+        self._modules.clear()
+        self._modules.update((str(i), value) for i, value in enumerate(modules))
+        return self
+
+    def pop(self, key: int | slice) -> Module:
+        """Remove the module at ``key`` and return it."""
+        module = self[key]
+        del self[key]
+        return module
+
     def forward(self, input: Any) -> Any:
         """Each child's forward on the previous output."""
         for module in self:
@@ -113,6 +137,15 @@ class ModuleList(Module):
         for module in modules:
             self.append(module)
         return self
+
+    def pop(self, key: int | slice) -> Module:
+        """Remove the module at ``key`` and return it."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
 
     def insert(self, index: int, module: Module) -> None:
         """Insert ``module`` before position ``index``."""

@@ -389,6 +389,10 @@ class Module:
             )
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
 
+    def cpu(self) -> Module:
+        """``self``: engine tensors always live on the CPU."""
+        return self
+
     def float(self) -> Module:
         """Floating-point parameters and buffers to float32."""
         return self.to(dtypes.float32)
@@ -432,11 +436,12 @@ class Module:
         return state
 
     def load_state_dict(
-        self, state_dict: dict[str, Tensor], strict: bool = True
+        self, state_dict: dict[str, Tensor], strict: bool = True, assign: bool = False
     ) -> _IncompatibleKeys:
         """Copy the values of ``state_dict`` into the parameters and persistent buffers (under
-        ``no_grad``).  Returns ``(missing_keys, unexpected_keys)``; with ``strict`` (the
-        default) either kind raises a RuntimeError, and a shape mismatch always does."""
+        ``no_grad``; with ``assign=True`` the state dict's tensors become them instead).
+        Returns ``(missing_keys, unexpected_keys)``; with ``strict`` (the default) either kind
+        raises a RuntimeError, and a shape mismatch always does."""
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors = [], [], []
@@ -453,7 +458,16 @@ class Module:
                     # A lazy module takes its shape from the checkpoint.
                     value = Parameter(empty(source.shape, dtype=value.dtype))
                     setattr(module, name, value)
-                errors.extend(_copy_into(key, value, source))
+                error = _check_source(key, value, source)
+                if error:
+                    errors.append(error)
+                elif assign:
+                    if isinstance(value, Parameter):
+                        source = Parameter(source, requires_grad=value.requires_grad)
+                    setattr(module, name, source)
+                else:
+                    with no_grad():
+                        value.copy_(source)
             for key in state_dict:
                 if key.startswith(prefix):
                     first = key[len(prefix) :].split(".", 1)[0]
@@ -613,22 +627,19 @@ def _add_hook(hooks: dict, hook: Callable, prepend: bool = False) -> RemovableHa
     return handle
 
 
-def _copy_into(key: str, value: Tensor, source: object) -> list[str]:
-    """Copy ``source`` into ``value`` (a parameter or buffer) under no_grad; the error
-    messages torch gives for a non-tensor or a shape mismatch."""
+def _check_source(key: str, value: Tensor, source: object) -> str | None:
+    """torch's error for loading ``source`` into ``value``: not a tensor, or another shape."""
     if not isinstance(source, Tensor):
-        return [
+        return (
             f'While copying the parameter named "{key}", expected engine.Tensor or Tensor-like '
             f"object from checkpoint but received {type(source)}"
-        ]
+        )
     if source.shape != value.shape:
-        return [
+        return (
             f"size mismatch for {key}: copying a param with shape {source.shape} from "
             f"checkpoint, the shape in current model is {value.shape}."
-        ]
-    with no_grad():
-        value.copy_(source)
-    return []
+        )
+    return None
 
 
 class _ModuleBackwardHook:
