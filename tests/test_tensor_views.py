@@ -331,3 +331,81 @@ def test_flip_roll_rot90_movedim_like_torch(pair, data):
             lambda: theirs.moveaxis(dims[0], destination[0]),
             assert_same_tensor,
         )
+
+
+@pytest.mark.filterwarnings("ignore:torch.meshgrid")
+@settings(max_examples=25, deadline=None)
+@given(pair=tensor_pairs(("float32", "int64", "bool"), max_steps=3), data=st.data())
+def test_triangles_diagonals_repeats_and_splits_like_torch(pair, data):
+    ours, theirs = pair
+    ndim = max(ours.ndim, 1)
+    k = data.draw(st.integers(-3, 3))
+    dims = data.draw(st.lists(st.integers(-ndim, ndim - 1), min_size=2, max_size=2))
+    for name in ("tril", "triu"):
+        check_like_torch(
+            lambda name=name: getattr(ours, name)(k),
+            lambda name=name: getattr(theirs, name)(k),
+            assert_same_tensor,
+        )
+    check_like_torch(
+        lambda: ours.diagonal(k, *dims), lambda: theirs.diagonal(k, *dims), assert_same_tensor
+    )
+    check_like_torch(lambda: ours.diag(k), lambda: theirs.diag(k), assert_same_tensor)
+    check_like_torch(lambda: ours.trace(), lambda: theirs.trace())
+    embed_dims = data.draw(st.lists(st.integers(-ndim - 1, ndim), min_size=2, max_size=2))
+    check_like_torch(
+        lambda: engine.diag_embed(ours, k, *embed_dims),
+        lambda: torch.diag_embed(theirs, k, *embed_dims),
+        assert_same_tensor,
+    )
+    sizes = data.draw(st.lists(st.integers(0, 3), min_size=max(ours.ndim - 1, 0), max_size=4))
+    check_like_torch(lambda: ours.repeat(*sizes), lambda: theirs.repeat(*sizes), assert_same_tensor)
+    check_like_torch(lambda: ours.tile(sizes), lambda: theirs.tile(sizes), assert_same_tensor)
+    dim = data.draw(st.integers(-ndim, ndim - 1))
+    repeats = data.draw(st.integers(0, 3))
+    check_like_torch(
+        lambda: ours.repeat_interleave(repeats, dim),
+        lambda: theirs.repeat_interleave(repeats, dim),
+        assert_same_tensor,
+    )
+    pieces = data.draw(st.integers(-1, 4))
+    for name in ("chunk", "tensor_split"):
+        check_like_torch(
+            lambda name=name: getattr(ours, name)(pieces, dim),
+            lambda name=name: getattr(theirs, name)(pieces, dim),
+            lambda a, b: [assert_same_tensor(x, y) for x, y in zip(a, b, strict=True)],
+        )
+    check_like_torch(
+        lambda: ours.split(max(pieces, 0), dim),
+        lambda: theirs.split(max(pieces, 0), dim),
+        lambda a, b: [assert_same_tensor(x, y) for x, y in zip(a, b, strict=True)],
+    )
+    bounds = data.draw(st.lists(st.integers(-4, 4), max_size=3))
+    check_like_torch(
+        lambda: ours.tensor_split(bounds, dim),
+        lambda: theirs.tensor_split(bounds, dim),
+        lambda a, b: [assert_same_tensor(x, y) for x, y in zip(a, b, strict=True)],
+    )
+    flat, torch_flat = ours.reshape(-1), theirs.reshape(-1)
+    for indexing in ("ij", "xy"):
+        check_like_torch(
+            lambda indexing=indexing: engine.meshgrid(flat, flat[:2], indexing=indexing),
+            lambda indexing=indexing: torch.meshgrid(torch_flat, torch_flat[:2], indexing=indexing),
+            lambda a, b: [assert_same_tensor(x, y) for x, y in zip(a, b, strict=True)],
+        )
+
+
+def test_split_and_unflatten_errors_like_torch():
+    ours, theirs = engine.ones(5, 6), torch.ones(5, 6)
+    for engine_call, torch_call in [
+        (lambda: ours.split([2, 2]), lambda: theirs.split([2, 2])),
+        (lambda: ours.unflatten(1, (4, -1)), lambda: theirs.unflatten(1, (4, -1))),
+        (lambda: ours.chunk(0), lambda: theirs.chunk(0)),
+        (lambda: ours.repeat(2), lambda: theirs.repeat(2)),
+        (lambda: engine.ones(3).tril(), lambda: torch.ones(3).tril()),
+        (lambda: engine.ones(3).trace(), lambda: torch.ones(3).trace()),
+        (lambda: ours.unflatten(-1, (3, -1)), lambda: theirs.unflatten(-1, (3, -1))),
+        (lambda: engine.repeat_interleave(engine.tensor([2, 0, 1])),
+         lambda: torch.repeat_interleave(torch.tensor([2, 0, 1]))),
+    ]:  # fmt: skip
+        check_like_torch(engine_call, torch_call, assert_same_tensor)

@@ -20,7 +20,7 @@ import numpy as np
 from engine import layout
 from engine.autograd.function import Function
 from engine.dtypes import DType
-from engine.ops import table
+from engine.ops import reduction, table
 from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import empty_strided_copy
 from engine.ops.table import op
@@ -657,3 +657,293 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
 
 
 moveaxis = movedim
+
+
+# ------------------------------------------------------------------ triangles and diagonals
+def _check_matrix(input: Tensor, name: str) -> None:
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+
+
+@op(
+    input=lambda grad, diagonal: tril(grad, diagonal),
+    jvp=lambda input_t, diagonal: tril(input_t, diagonal),
+)
+def _tril(input: Tensor, diagonal: int) -> Tensor:
+    """The lower triangle (last two dims), zeros above; the gradient keeps the same part."""
+    return Tensor._from_array(np.tril(input._array(), diagonal))
+
+
+@op(
+    input=lambda grad, diagonal: triu(grad, diagonal),
+    jvp=lambda input_t, diagonal: triu(input_t, diagonal),
+)
+def _triu(input: Tensor, diagonal: int) -> Tensor:
+    """The upper triangle (last two dims), zeros below; the gradient keeps the same part."""
+    return Tensor._from_array(np.triu(input._array(), diagonal))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The elements on and below diagonal ``diagonal`` of each matrix (last two dims), zeros
+    elsewhere (a contiguous copy)."""
+    _check_matrix(input, "tril")
+    return _tril(input, diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The elements on and above diagonal ``diagonal`` of each matrix, zeros elsewhere."""
+    _check_matrix(input, "triu")
+    return _triu(input, diagonal)
+
+
+def _diagonal_geometry(shape, strides, offset: int, first: int, second: int) -> tuple:
+    """Shape, strides and extra storage offset of the diagonal ``offset`` of dims ``first`` and
+    ``second``, moved to the end (torch's ``diagonal``)."""
+    if offset >= 0:
+        length = max(0, min(shape[first], shape[second] - offset))
+        shift = offset * strides[second]
+    else:
+        length = max(0, min(shape[first] + offset, shape[second]))
+        shift = -offset * strides[first]
+    shift = shift if length > 0 else 0
+    kept = [dim for dim in range(len(shape)) if dim not in (first, second)]
+    new_shape = [shape[dim] for dim in kept] + [length]
+    new_strides = [strides[dim] for dim in kept] + [strides[first] + strides[second]]
+    return new_shape, new_strides, shift
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``offset`` (above the main one when positive) of the matrices in dims
+    ``dim1``, ``dim2``, as a new last dim (a view)."""
+    first, second = layout.wrap_dim(dim1, input.ndim), layout.wrap_dim(dim2, input.ndim)
+    if first == second:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    shape, strides, shift = _diagonal_geometry(input.shape, input.stride(), offset, first, second)
+    # AsStrided itself: an empty diagonal may point past the end of its storage, as in torch.
+    return AsStrided.apply(input, tuple(shape), tuple(strides), input.storage_offset() + shift)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims ``dim1``, ``dim2`` of the result) whose diagonal ``offset`` holds the
+    last dim of ``input``, zeros elsewhere."""
+    ndim = input.ndim + 1
+    first, second = layout.wrap_dim(dim1, ndim), layout.wrap_dim(dim2, ndim)
+    if first == second:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    size = (input.shape[-1] if input.ndim else 1) + abs(offset)
+    batch = list(input.shape[:-1])
+    shape = list(batch)
+    for dim in sorted((first, second)):
+        shape.insert(dim, size)
+    positions = np.arange(layout.numel(shape), dtype=np.int64).reshape(shape)
+    where = Tensor._from_array(positions)
+    chosen = diagonal(where, offset, first, second)._array()
+    return ScatterAdd.apply(input, chosen.reshape(input.shape), tuple(shape), True)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D input as the diagonal ``diagonal`` of a square matrix; the diagonal of a 2-D
+    input."""
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return _diagonal_of(input, diagonal)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def _diagonal_of(input: Tensor, offset: int) -> Tensor:
+    return _clone(diagonal(input, offset, 0, 1), True)  # torch's diag copies
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix (integers sum to int64)."""
+    if input.dtype.name == "bool":
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return reduction.sum(diagonal(input))
+
+
+# --------------------------------------------------------------------- repeats and splits
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """The tensor tiled ``sizes[i]`` times along each dim (leading dims added when ``sizes`` is
+    longer): an expand of interleaved size-1 dims, then a reshape (a copy)."""
+    if not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
+    sizes = _sizes_from_args(sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
+        )
+    shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
+    spread = reshape(input, [one for size in shape for one in (1, size)])
+    expanded = expand(spread, [one for pair in zip(sizes, shape) for one in pair])
+    return _clone(expanded, True).view([count * size for count, size in zip(sizes, shape)])
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """:func:`repeat`, with ``dims`` padded with leading 1s to the tensor's number of dims."""
+    dims = tuple(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+def repeat_interleave(
+    input: Tensor,
+    repeats: int | Tensor | None = None,
+    dim: int | None = None,
+    *,
+    output_size: int | None = None,
+) -> Tensor:
+    """Each element (each slice along ``dim``) repeated ``repeats`` times in place; with no
+    ``repeats``, the indices ``i`` repeated ``input[i]`` times."""
+    if repeats is None:
+        counts = input._array().astype(np.int64)
+        return Tensor._from_array(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    if dim is None:
+        input, dim = reshape(input, (-1,)), 0
+    if input.ndim == 0:
+        raise IndexError(f"repeat_interleave(): a 0-d tensor has no dim {dim} to repeat along")
+    dim = layout.wrap_dim(dim, input.ndim)
+    counts = repeats._array().astype(np.int64) if isinstance(repeats, Tensor) else repeats
+    if np.any(np.asarray(counts) < 0):
+        raise RuntimeError("repeats can not be negative")
+    size = input.shape[dim] if input.ndim else 1
+    index = np.repeat(np.arange(size, dtype=np.int64), counts)
+    return repeat_select(input, dim, index)
+
+
+def repeat_select(input: Tensor, dim: int, index: np.ndarray) -> Tensor:
+    """The slices of ``input`` along ``dim`` at ``index`` (a gather)."""
+    shape = list(input.shape) or [1]
+    positions = np.arange(layout.numel(shape), dtype=np.int64).reshape(shape)
+    chosen = np.take(positions, index, axis=dim)
+    return Gather.apply(input, chosen)
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Dim ``dim`` split into dims of ``sizes`` (one may be -1), a view when possible."""
+    dim = layout.wrap_dim(dim, input.ndim)
+    sizes = tuple(sizes)
+    known = layout.numel([size for size in sizes if size != -1])
+    if (-1 not in sizes and known != input.shape[dim]) or (
+        -1 in sizes and known and input.shape[dim] % known
+    ):
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+            f"{dim} ({input.shape[dim]}) in the input tensor"
+        )
+    return reshape(input, (*input.shape[:dim], *sizes, *input.shape[dim + 1 :]))
+
+
+def split(
+    tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
+) -> tuple[Tensor, ...]:
+    """Views of consecutive pieces along ``dim``: of ``split_size`` elements each (the last
+    may be smaller), or of the given sizes, which must add up to the dim's size."""
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    dim = layout.wrap_dim(dim, tensor.ndim)
+    size = tensor.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step < 0 or (step == 0 and size != 0):
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}"
+            )
+        sizes = [min(step, size - start) for start in range(0, size, step)] if step else [0]
+        sizes = sizes or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != size:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                f"size at dimension {dim}), but got split_sizes={sizes}"
+            )
+    return _pieces(tensor, dim, sizes)
+
+
+def _pieces(tensor: Tensor, dim: int, sizes: Sequence[int]) -> tuple[Tensor, ...]:
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(narrow(tensor, dim, start, size))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most ``chunks`` views of equal size ``ceil(n / chunks)`` along ``dim`` (the last
+    may be smaller)."""
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    size = input.shape[layout.wrap_dim(dim, input.ndim)]
+    if size == 0:  # torch: `chunks` empty pieces
+        return _pieces(input, layout.wrap_dim(dim, input.ndim), [0] * chunks)
+    return split(input, -(-size // chunks), dim)
+
+
+def tensor_split(
+    input: Tensor, indices_or_sections: int | Sequence[int], dim: int = 0
+) -> tuple[Tensor, ...]:
+    """Views along ``dim``: ``n`` pieces whose sizes differ by at most one (the first ones
+    larger), or the pieces between the given split indices."""
+    if input.ndim == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
+    dim = layout.wrap_dim(dim, input.ndim)
+    size = input.shape[dim]
+    if isinstance(indices_or_sections, int):
+        count = indices_or_sections
+        if count <= 0:
+            raise RuntimeError(
+                f"number of sections must be larger than 0, got {indices_or_sections}"
+            )
+        sizes = [size // count + (1 if index < size % count else 0) for index in range(count)]
+        return _pieces(input, dim, sizes)
+    bounds = [0, *(min(max(index if index >= 0 else index + size, 0), size)
+                   for index in indices_or_sections), size]  # fmt: skip
+    pieces = []
+    for start, stop in zip(bounds, bounds[1:]):
+        start = min(start, size)
+        pieces.append(narrow(input, dim, start, max(stop - start, 0)))
+    return tuple(pieces)
+
+
+def meshgrid(*tensors: Tensor, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """Coordinate grids: for 1-D (or 0-d) tensors of sizes ``n1, n2, ...``, each expanded to
+    ``(n1, n2, ...)`` (``indexing="ij"``; with ``"xy"`` the shape is ``(n2, n1, ...)``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn(
+            "torch.meshgrid: in an upcoming release, it will be required to pass the indexing "
+            "argument.",
+            UserWarning,
+            stacklevel=2,
+        )
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
+    for tensor in tensors:
+        if tensor.ndim > 1:
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {tensor}"
+            )
+    flat = [reshape(tensor, (-1,)) for tensor in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    shape = [tensor.shape[0] for tensor in flat]
+    grids = []
+    for position, tensor in enumerate(flat):
+        sizes = [1] * len(flat)
+        sizes[position] = -1
+        grids.append(expand(view(tensor, sizes), shape))
+    if swap:  # the grids of (second, first, ...), given back in the callers' order
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
