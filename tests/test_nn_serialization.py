@@ -48,6 +48,30 @@ def test_non_contiguous_tensors_and_requires_grad_round_trip(tmp_path):
     assert loaded[1].requires_grad and loaded[1].is_leaf
 
 
+def test_views_share_their_storage_again_like_torch(tmp_path):
+    def run(lib, path):
+        base = lib.arange(10.0)
+        saved = {"base": base, "slice": base[2:5], "transposed": base.view(2, 5).t()}
+        (lib.save if lib is torch else engine.save)(saved, path)
+        loaded = (torch.load if lib is torch else engine.load)(path)
+        loaded["base"][3] = 100.0  # visible through the views, as in torch
+        return [
+            (t.tolist(), tuple(t.stride()), t.storage_offset(), t.is_contiguous())
+            for t in loaded.values()
+        ]
+
+    assert run(engine, tmp_path / "ours.pt") == run(torch, tmp_path / "theirs.pt")
+
+
+def test_a_saved_view_carries_its_whole_storage(tmp_path):
+    big = engine.arange(100_000.0)
+    engine.save(big[:2], tmp_path / "view.pt")
+    engine.save(big[:2].clone(), tmp_path / "clone.pt")
+    assert (tmp_path / "view.pt").stat().st_size > 100 * (tmp_path / "clone.pt").stat().st_size
+    loaded = engine.load(tmp_path / "view.pt")
+    assert loaded.tolist() == [0.0, 1.0] and loaded.untyped_storage().shape == (100_000,)
+
+
 def test_nested_structure_round_trips(tmp_path):
     # The shape of an optimizer's state_dict: integer keys, lists, numbers, strings, None.
     state = {
@@ -148,7 +172,15 @@ CORRUPT = {
     "bad-node": lambda: _rewritten(lambda s: s.update(root={"bogus": 1})),
     "bad-dtype": lambda: _rewritten(lambda s: s["root"]["dict"][0][1].update(dtype="complex")),
     "bad-shape": lambda: _rewritten(lambda s: s["root"]["dict"][0][1].update(shape=[3, 3])),
-    "missing-array": lambda: _rewritten(array_change=lambda a: a.pop("tensor_0")),
+    "missing-array": lambda: _rewritten(array_change=lambda a: a.pop("storage_0")),
+    "view-outside-storage": lambda: _rewritten(
+        lambda s: s["root"]["dict"][0][1].update(offset=95, shape=[10])
+    ),
+    "negative-stride": lambda: _rewritten(lambda s: s["root"]["dict"][0][1].update(stride=[-1])),
+    "float-offset": lambda: _rewritten(lambda s: s["root"]["dict"][0][1].update(offset=0.5)),
+    "two-dimensional-storage": lambda: _rewritten(
+        array_change=lambda a: a.update(storage_0=a["storage_0"].reshape(10, 10))
+    ),
     "no-structure": lambda: _rewritten(array_change=lambda a: a.pop("structure")),
     "bad-json": lambda: _rewritten(
         array_change=lambda a: a.update(structure=np.frombuffer(b"{nope", dtype=np.uint8))
