@@ -598,3 +598,31 @@ def test_load_state_dict_assign_like_torch():
 
     assert run(engine) == run(torch)
     assert nn.Linear(1, 1).cpu().weight.device == "cpu"
+
+
+def test_parameter_containers_like_torch():
+    def run(lib):
+        n = lib.nn
+        values = n.ParameterList([n.Parameter(lib.ones(2, 3)), lib.zeros(3, dtype=lib.float64)])
+        values.append(n.Parameter(lib.ones(1), requires_grad=False))
+        values += [lib.ones(2)]
+        values[0] = lib.full((2, 3), 2.0)
+        table = n.ParameterDict({"b": n.Parameter(lib.ones(2)), "a": lib.zeros(2, 2)})
+        table["c"] = n.Parameter(lib.ones(1))
+        popped = table.pop("b")
+        holder = n.Module()
+        holder.values, holder.table = values, table
+        return (
+            repr(holder).replace("torch.", "engine."),
+            [name for name, _ in holder.named_parameters()],
+            [type(p).__name__ for p in values],
+            values[2].requires_grad,
+            type(values[1:]).__name__,
+            len(values[1:]),
+            list(table.keys()),
+            "a" in table,
+            popped.tolist(),
+            list(holder.state_dict()),
+        )
+
+    assert run(engine) == run(torch)

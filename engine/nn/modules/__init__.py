@@ -28,7 +28,13 @@ from engine.nn.modules.activation import (
     Tanhshrink,
     Threshold,
 )
-from engine.nn.modules.container import ModuleDict, ModuleList, Sequential
+from engine.nn.modules.container import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from engine.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from engine.nn.modules.dropout import Dropout
 from engine.nn.modules.flatten import Flatten, Unflatten
@@ -112,6 +118,8 @@ __all__ = [
     "MultiheadAttention",
     "NonDynamicallyQuantizableLinear",
     "PReLU",
+    "ParameterDict",
+    "ParameterList",
     "PixelShuffle",
     "PixelUnshuffle",
     "RNN",

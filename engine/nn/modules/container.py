@@ -1,7 +1,8 @@
 """Containers: ``Sequential`` (call the children in order), ``ModuleList`` and ``ModuleDict``
 (hold children so that their parameters are registered; you write the forward).  Children
 are stored in ``_modules`` under the keys ``"0"``, ``"1"``, ... (or the dict's keys), which is
-where the dotted names ``"0.weight"`` come from."""
+where the dotted names ``"0.weight"`` come from.  ``ParameterList`` and ``ParameterDict`` do
+the same for parameters (a plain tensor put in one becomes a Parameter)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from engine.nn.modules.module import Module, addindent
+from engine.nn.parameter import Parameter
+from engine.tensor import Tensor
 
-__all__ = ["ModuleDict", "ModuleList", "Sequential"]
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
 
 
 def _position(index: int, length: int) -> int:
@@ -228,3 +231,136 @@ class ModuleDict(Module):
     def clear(self) -> None:
         """Remove every module."""
         self._modules.clear()
+
+
+def _as_parameter(value: object) -> object:
+    """A tensor that is not a Parameter becomes one (as torch's parameter containers do)."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _describe(value: object, type_name: str) -> str:
+    if isinstance(value, Tensor):
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        size = "x".join(str(n) for n in value.shape)
+        return f"{kind} containing: [{type_name} of size {size}]"
+    return f"Object of type: {type(value).__name__}"
+
+
+class ParameterList(Module):
+    """A list of parameters registered under ``"0"``, ``"1"``, ...; plain tensors appended
+    become Parameters."""
+
+    def __init__(self, values: Iterable[object] | None = None) -> None:
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def __getitem__(self, index: int | slice) -> object:
+        if isinstance(index, slice):
+            return type(self)([self[i] for i in range(len(self))[index]])
+        return getattr(self, str(_position(index, len(self))))
+
+    def __setitem__(self, index: int, value: object) -> None:
+        setattr(self, str(_position(index, len(self))), _as_parameter(value))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[object]:
+        return (self[i] for i in range(len(self)))
+
+    def __iadd__(self, values: Iterable[object]) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value: object) -> ParameterList:
+        """Add ``value`` at the end; returns ``self``."""
+        self._size += 1
+        setattr(self, str(self._size - 1), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[object]) -> ParameterList:
+        """Append each of ``values``; returns ``self``."""
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        """One line per element: ``(0): Parameter containing: [engine.float32 of size 2x3]``."""
+        return "\n".join(
+            f"  ({i}): " + _describe(value, str(getattr(value, "dtype", "")))
+            for i, value in enumerate(self)
+        )
+
+
+class ParameterDict(Module):
+    """A dict of parameters (insertion order; a plain dict given at once is sorted by key, as
+    torch does); plain tensors become Parameters."""
+
+    def __init__(self, parameters: Mapping[str, object] | None = None) -> None:
+        super().__init__()
+        self._keys: dict[str, None] = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> object:
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: object) -> None:
+        self._keys[key] = None
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def keys(self) -> Iterable[str]:
+        """The keys, in order."""
+        return self._keys.keys()
+
+    def values(self) -> Iterable[object]:
+        """The parameters, in order."""
+        return [self[key] for key in self._keys]
+
+    def items(self) -> Iterable[tuple[str, object]]:
+        """``(key, parameter)`` pairs, in order."""
+        return [(key, self[key]) for key in self._keys]
+
+    def update(self, parameters: Mapping[str, object] | Iterable[tuple[str, object]]) -> None:
+        """Add or replace entries; a plain mapping (not an OrderedDict or ParameterDict) is
+        added in sorted key order."""
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = list(parameters)
+        for key, value in pairs:
+            self[key] = value
+
+    def pop(self, key: str) -> object:
+        """Remove the entry at ``key`` and return it."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def extra_repr(self) -> str:
+        """One line per entry: ``(a): Parameter containing: [engine.FloatTensor of size 2]``."""
+        lines = []
+        for key, value in self.items():
+            type_name = (
+                f"engine.{value.dtype.scalar_type_name}Tensor" if isinstance(value, Tensor) else ""
+            )
+            lines.append(f"  ({key}): " + _describe(value, type_name))
+        return "\n".join(lines)
