@@ -26,6 +26,7 @@ from engine.grading import (  # noqa: F401  (importing a chapter module register
     chapter03,
     chapter04,
     chapter05,
+    chapter06,
 )
 from engine.grading.core import (
     EXERCISES,
