@@ -629,13 +629,16 @@ def _conv(
         )
     windows = _windows(padded, kernel, stride, dilation)  # (N, C, *out, *kernel)
     batch, out = windows.shape[0], windows.shape[2 : 2 + dims]
-    # (N, G, C/G, *out, *kernel) -> (N, G, *out, C/G, *kernel) -> rows (N, G, L, C/G * K)
+    # One row per (sample, output position) and group, holding the window's C/G * K values:
+    # (N, G, C/G, *out, *kernel) -> (G, N, *out, C/G, *kernel) -> (G, N * L, C/G * K).
     windows = windows.reshape(batch, groups, group_channels, *out, *kernel)
-    order = [0, 1, *range(3, 3 + dims), 2, *range(3 + dims, 3 + 2 * dims)]
-    rows = windows.permute(order).reshape(batch, groups, math.prod(out), -1)
+    order = [1, 0, *range(3, 3 + dims), 2, *range(3 + dims, 3 + 2 * dims)]
+    rows = windows.permute(order).reshape(groups, batch * math.prod(out), -1)
     filters = weight.reshape(groups, out_channels // groups, -1).transpose(1, 2)
-    result = rows.matmul(filters)  # (N, G, L, out_channels / G)
-    result = result.permute(0, 1, 3, 2).reshape(batch, out_channels, *out)
+    result = rows.matmul(filters)  # (G, N * L, out_channels / G): one matrix product per group
+    result = result.reshape(groups, batch, *out, out_channels // groups)
+    order = [1, 0, 2 + dims, *range(2, 2 + dims)]  # -> (N, G, out_channels / G, *out)
+    result = result.permute(order).reshape(batch, out_channels, *out)
     if bias is not None:
         result = result + bias.reshape(out_channels, *([1] * dims))
     return result.squeeze(0) if unbatched else result
