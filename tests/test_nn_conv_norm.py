@@ -376,3 +376,63 @@ def test_normalization_layers_start_like_torch():
         assert list(ours) == list(theirs)
         for key in ours:
             assert_close(ours[key], theirs[key])
+
+
+ONE_D_POOLS = [
+    ("MaxPool1d", (3,), {"stride": 2, "padding": 1}),
+    ("MaxPool1d", (2,), {"dilation": 2, "ceil_mode": True}),
+    ("AvgPool1d", (3, 2, 1), {}),
+    ("AvgPool1d", (3, 2, 1), {"count_include_pad": False, "ceil_mode": True}),
+    ("AdaptiveAvgPool1d", (3,), {}),
+    ("AdaptiveMaxPool1d", (4,), {}),
+    ("AdaptiveMaxPool2d", ((2, 3),), {}),
+    ("AdaptiveMaxPool2d", ((None, 2),), {}),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs"), ONE_D_POOLS, ids=[p[0] for p in ONE_D_POOLS])
+def test_more_pooling_modules_match_torch(name, args, kwargs):
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    shape = (2, 3, 5, 7) if name.endswith("2d") else (2, 3, 10)
+    compare(ours, theirs, np.random.default_rng(0).standard_normal(shape))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, (2, 3), return_indices=True),
+     lambda lib, x: lib.nn.functional.adaptive_max_pool1d(x.flatten(-2), 4, return_indices=True),
+     lambda lib, x: lib.nn.functional.max_pool1d(x.flatten(-2), 3, 2, 1, return_indices=True)],
+)  # fmt: skip
+def test_pooling_indices_match_torch(call):
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 7))
+    ours, theirs = call(engine, engine.tensor(x)), call(torch, torch.tensor(x))
+    assert_close(ours[0], theirs[0])
+    assert_close(ours[1], theirs[1])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"size": 8, "mode": "nearest-exact"}, {"scale_factor": 1.7, "mode": "nearest-exact"},
+     {"size": 3, "mode": "area"}, {"size": 4, "mode": "area"}],
+)  # fmt: skip
+def test_interpolate_nearest_exact_and_area_match_torch(options):
+    x = np.random.default_rng(0).standard_normal((2, 3, 5))
+    compare(
+        lambda a: F.interpolate(a, **options),
+        lambda a: torch.nn.functional.interpolate(a, **options),
+        x,
+    )
+    size = options.get("size")
+    options_2d = dict(options, size=(size, size + 1)) if size else options
+    compare(
+        lambda a: F.interpolate(a, **options_2d),
+        lambda a: torch.nn.functional.interpolate(a, **options_2d),
+        np.random.default_rng(1).standard_normal((1, 2, 5, 6)),
+    )
+
+
+def test_adaptive_max_pool_gradcheck():
+    x = engine.tensor(np.random.default_rng(2).standard_normal((1, 2, 5, 4)), requires_grad=True)
+    assert gradcheck(lambda t: F.adaptive_max_pool2d(t, (2, 3)), (x,))
+    assert gradcheck(lambda t: F.max_pool1d(t.flatten(-2), 3, 2, 1), (x,))

@@ -9,9 +9,10 @@
   ``gumbel_softmax``;
 - ``normalize``, ``pad`` (constant, reflect, replicate, circular);
 - convolution and pooling on ``as_strided`` windows: ``conv1d``, ``conv2d``, ``max_pool2d``,
-  ``avg_pool2d``, ``adaptive_avg_pool2d``, ``unfold``/``fold``; ``conv_transpose1d``/``2d``
+  ``avg_pool2d``, ``adaptive_avg_pool2d``, ``adaptive_max_pool2d``, their 1-d forms (the 2-d
+  ones on a height-1 image), ``unfold``/``fold``; ``conv_transpose1d``/``2d``
   (a convolution of the spread-out input), ``max_unpool2d``, ``pixel_shuffle``/``unshuffle``,
-  ``interpolate`` (nearest, linear, bilinear);
+  ``interpolate`` (nearest, nearest-exact, linear, bilinear, area);
 - normalization: ``batch_norm``, ``layer_norm``, ``group_norm``;
 - attention: ``scaled_dot_product_attention`` (causal mask), ``multi_head_attention_forward``.
 
@@ -46,7 +47,11 @@ from engine.random import rand_like
 from engine.tensor import Tensor
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "bilinear",
@@ -74,6 +79,7 @@ __all__ = [
     "linear",
     "log_softmax",
     "logsigmoid",
+    "max_pool1d",
     "max_pool2d",
     "max_unpool2d",
     "mish",
@@ -780,12 +786,15 @@ def avg_pool2d(
     return result.squeeze(0) if input.ndim == 3 else result
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:
-    """Average pooling to a fixed ``output_size`` (None keeps a dim): output cell ``i`` of a
-    dim of size ``n`` averages input rows ``floor(i n / out)`` to ``ceil((i + 1) n / out)``."""
+def _adaptive_cells(
+    input: Tensor, output_size: int | Sequence[int | None], name: str
+) -> list[list[tuple[Tensor, int, int]]]:
+    """The cells of adaptive pooling, row by row: output cell ``i`` of a dim of size ``n``
+    covers inputs ``floor(i n / out)`` to ``ceil((i + 1) n / out)`` (cells may overlap).  Each
+    cell is ``(view, top, left)``."""
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     if len(sizes) != 2:
-        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+        raise RuntimeError(f"{name}: output_size must be 2")
     height, width = input.shape[-2:]
     out_h = height if sizes[0] is None else sizes[0]
     out_w = width if sizes[1] is None else sizes[1]
@@ -793,12 +802,104 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
     for i in range(out_h):
         top, bottom = (i * height) // out_h, -(-(i + 1) * height // out_h)
         strip = input.narrow(-2, top, bottom - top)
-        cells = []
+        row = []
         for j in range(out_w):
             left, right = (j * width) // out_w, -(-(j + 1) * width // out_w)
-            cells.append(strip.narrow(-1, left, right - left).mean((-2, -1)))
-        rows.append(stack(cells, -1))
-    return stack(rows, -2)
+            row.append((strip.narrow(-1, left, right - left), top, left))
+        rows.append(row)
+    return rows
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:
+    """Average pooling to a fixed ``output_size`` whatever the input's (None keeps a dim)."""
+    rows = _adaptive_cells(input, output_size, "adaptive_avg_pool2d")
+    return stack([stack([cell.mean((-2, -1)) for cell, _, _ in row], -1) for row in rows], -2)
+
+
+def adaptive_max_pool2d(
+    input: Tensor, output_size: int | Sequence[int | None], return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling to a fixed ``output_size``; ``return_indices`` also gives each maximum's
+    flat position in its ``H * W`` plane."""
+    rows = _adaptive_cells(input, output_size, "adaptive_max_pool2d")
+    width = input.shape[-1]
+    values, indices = [], []
+    for row in rows:
+        row_values, row_indices = [], []
+        for cell, top, left in row:
+            value, pick = cell.flatten(-2).max(-1)
+            cell_width = cell.shape[-1]
+            row_values.append(value)
+            row_indices.append((pick // cell_width + top) * width + pick % cell_width + left)
+        values.append(stack(row_values, -1))
+        indices.append(stack(row_indices, -1))
+    result = stack(values, -2)
+    return (result, stack(indices, -2)) if return_indices else result
+
+
+def _as_2d(input: Tensor) -> Tensor:
+    """``(*, L)`` as ``(*, 1, L)``: the 1-d poolings are the 2-d ones on a height-1 image."""
+    return input.unsqueeze(-2)
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """:func:`max_pool2d` over the last dim only."""
+    stride = kernel_size if stride is None or stride == [] else stride
+    result = max_pool2d(
+        _as_2d(input),
+        (1, _ntuple(kernel_size, 1)[0]),
+        (1, _ntuple(stride, 1)[0]),
+        (0, _ntuple(padding, 1)[0]),
+        (1, _ntuple(dilation, 1)[0]),
+        ceil_mode,
+        return_indices,
+    )
+    if return_indices:
+        return result[0].squeeze(-2), result[1].squeeze(-2)
+    return result.squeeze(-2)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """:func:`avg_pool2d` over the last dim only."""
+    stride = kernel_size if stride is None or stride == [] else stride
+    return avg_pool2d(
+        _as_2d(input),
+        (1, _ntuple(kernel_size, 1)[0]),
+        (1, _ntuple(stride, 1)[0]),
+        (0, _ntuple(padding, 1)[0]),
+        ceil_mode,
+        count_include_pad,
+    ).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:
+    """:func:`adaptive_avg_pool2d` over the last dim only."""
+    return adaptive_avg_pool2d(_as_2d(input), (1, _ntuple(output_size, 1)[0])).squeeze(-2)
+
+
+def adaptive_max_pool1d(
+    input: Tensor, output_size: int | Sequence[int], return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """:func:`adaptive_max_pool2d` over the last dim only."""
+    result = adaptive_max_pool2d(_as_2d(input), (1, _ntuple(output_size, 1)[0]), return_indices)
+    if return_indices:
+        return result[0].squeeze(-2), result[1].squeeze(-2)
+    return result.squeeze(-2)
 
 
 # --------------------------------------------------------------------------- normalization
@@ -1256,9 +1357,9 @@ def interpolate(
         raise ValueError("either size or scale_factor should be defined")
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
-    if mode not in ("nearest", "linear", "bilinear"):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "area"):
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
-    if mode == "nearest" and align_corners is not None:
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError(
             "align_corners option can only be set with the interpolating modes: "
             "linear | bilinear | bicubic | trilinear"
@@ -1282,19 +1383,26 @@ def interpolate(
             n / out if recompute_scale_factor else 1.0 / f
             for n, out, f in zip(spatial, sizes, factors, strict=True)
         ]
+    if mode == "area":  # the mean over each cell: adaptive average pooling
+        if dims == 1:
+            return adaptive_avg_pool1d(input, sizes)
+        return adaptive_avg_pool2d(input, sizes)
     result = input
     for index in range(dims):
         dim = 2 + index
-        if mode == "nearest":
-            result = _nearest(result, dim, sizes[index], scales[index])
+        if mode in ("nearest", "nearest-exact"):
+            exact = mode == "nearest-exact"
+            result = _nearest(result, dim, sizes[index], scales[index], exact)
         else:
             result = _linear(result, dim, sizes[index], scales[index], bool(align_corners))
     return result
 
 
-def _nearest(input: Tensor, dim: int, size: int, scale: float) -> Tensor:
-    """Output ``i`` copies input ``floor(i * scale)`` along ``dim`` (in float32, as torch)."""
-    positions = np.floor(np.arange(size, dtype=np.float32) * np.float32(scale)).astype(np.int64)
+def _nearest(input: Tensor, dim: int, size: int, scale: float, exact: bool = False) -> Tensor:
+    """Output ``i`` copies input ``floor(i * scale)`` along ``dim`` (in float32, as torch);
+    ``exact`` (torch's ``"nearest-exact"``) takes pixel centres: ``floor((i + 0.5) * scale)``."""
+    outputs = np.arange(size, dtype=np.float32) + np.float32(0.5 if exact else 0.0)
+    positions = np.floor(outputs * np.float32(scale)).astype(np.int64)
     positions = np.minimum(positions, input.shape[dim] - 1)
     return input[(slice(None),) * dim + (as_tensor(positions),)]
 

@@ -47,7 +47,16 @@ from engine.nn.modules.linear import (
 )
 from engine.nn.modules.module import Module
 from engine.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
-from engine.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from engine.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from engine.nn.modules.resampling import (
     CircularPad1d,
     CircularPad2d,
@@ -71,7 +80,11 @@ from engine.nn.modules.sparse import Embedding, EmbeddingBag
 from engine.nn.modules.transformer import MultiheadAttention, TransformerEncoderLayer
 
 __all__ = [
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -109,6 +122,7 @@ __all__ = [
     "Linear",
     "LogSigmoid",
     "LogSoftmax",
+    "MaxPool1d",
     "MaxPool2d",
     "MaxUnpool2d",
     "Mish",

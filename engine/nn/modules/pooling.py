@@ -1,5 +1,6 @@
-"""Pooling modules: ``MaxPool2d``, ``AvgPool2d`` and ``AdaptiveAvgPool2d``; no parameters,
-each calls its function of :mod:`engine.nn.functional`."""
+"""Pooling modules: ``MaxPool1d``/``2d``, ``AvgPool1d``/``2d``, ``AdaptiveAvgPool1d``/``2d``
+and ``AdaptiveMaxPool1d``/``2d``; no parameters, each calls its function of
+:mod:`engine.nn.functional`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from engine.nn import functional as F
 from engine.nn.modules.module import Module
 from engine.tensor import Tensor
 
-__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "MaxPool1d",
+    "MaxPool2d",
+]
 
 
 class MaxPool2d(Module):
@@ -103,3 +113,90 @@ class AdaptiveAvgPool2d(Module):
     def extra_repr(self) -> str:
         """``output_size=...``."""
         return f"output_size={self.output_size}"
+
+
+def _single(value: int | Sequence[int]) -> tuple[int, ...]:
+    return (value,) if isinstance(value, int) else tuple(value)
+
+
+class MaxPool1d(MaxPool2d):
+    """The largest value of each window along the last dim."""
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """``max_pool1d(input, ...)``."""
+        return F.max_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+
+class AvgPool1d(AvgPool2d):
+    """The mean of each window along the last dim."""
+
+    def __init__(
+        self,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        # torch stores the 1-d sizes as 1-tuples (and prints them so).
+        super().__init__(
+            _single(kernel_size),
+            _single(stride if stride is not None else kernel_size),
+            _single(padding),
+            ceil_mode,
+            count_include_pad,
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``avg_pool1d(input, ...)``."""
+        return F.avg_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average pooling of the last dim to ``output_size``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``adaptive_avg_pool1d(input, output_size)``."""
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed ``output_size`` whatever the input size."""
+
+    def __init__(
+        self, output_size: int | Sequence[int | None], return_indices: bool = False
+    ) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """``adaptive_max_pool2d(input, output_size, return_indices)``."""
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        """``output_size=...``."""
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max pooling of the last dim to ``output_size``."""
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """``adaptive_max_pool1d(input, output_size, return_indices)``."""
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
