@@ -19,6 +19,7 @@ PAGE = (Path(__file__).resolve().parent.parent / "limitations.md").read_text()
         (lambda: engine.zeros(2).to_sparse(), AttributeError, "to_sparse"),
         (lambda: engine.func.vmap, AttributeError, "vmap"),
         (lambda: engine.compile, AttributeError, "compile"),
+        (lambda: engine.distributions, AttributeError, "distributions"),
     ],
 )
 def test_what_the_engine_does_not_do_fails_as_the_page_says(call, error, message):
