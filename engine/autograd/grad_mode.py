@@ -1,7 +1,13 @@
-"""Grad mode: the one global switch that says whether ops record a graph.
+"""Grad mode: the one global switch that says whether ops record a graph, and the modes next
+to it.
 
-``no_grad`` / ``enable_grad`` / ``set_grad_enabled`` work as context managers and as decorators,
-like torch's, and always restore the previous mode, even when the body raises.
+``no_grad`` / ``enable_grad`` / ``set_grad_enabled`` / ``inference_mode`` work as context
+managers and as decorators, like torch's, and always restore the previous mode, even when the
+body raises.  ``inference_mode`` also sets the flag that new tensors read
+(``engine.tensor.INFERENCE_MODE``: they become inference tensors).  Forward-mode AD's state
+(``FORWARD_AD``) and anomaly detection's (``ANOMALY_MODE``: ``detect_anomaly``,
+``set_detect_anomaly``) live here too, as flags that ``Function.apply`` and the backward engine
+read.
 """
 
 from __future__ import annotations
