@@ -626,3 +626,24 @@ def test_parameter_containers_like_torch():
         )
 
     assert run(engine) == run(torch)
+
+
+def test_deepcopy_copies_values_but_not_gradients_like_torch():
+    import copy
+
+    def run(lib):
+        model = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+        model(lib.ones(3, 2)).sum().backward()
+        clone = copy.deepcopy(model)
+        weight, copied = model[0].weight, clone[0].weight
+        return (
+            type(copied).__name__,
+            copied is not weight,
+            copied.data_ptr() != weight.data_ptr(),
+            copied.grad is None,
+            copied.requires_grad,
+            copied.tolist() == weight.tolist(),
+            clone[1].running_mean.tolist() == model[1].running_mean.tolist(),
+        )
+
+    assert run(engine) == run(torch)

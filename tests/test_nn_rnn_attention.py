@@ -337,3 +337,58 @@ def test_transformer_encoder_layer_matches_torch(options):
         {"src_key_padding_mask": engine.tensor(padding), "src_mask": engine.tensor(causal)},
         {"src_key_padding_mask": torch.tensor(padding), "src_mask": torch.tensor(causal)},
     )
+
+
+def test_square_subsequent_mask_like_torch():
+    assert_close(
+        nn.Transformer.generate_square_subsequent_mask(4),
+        torch.nn.Transformer.generate_square_subsequent_mask(4),
+    )
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_layer_and_stacks_match_torch(norm_first):
+    rng = np.random.default_rng(0)
+    tgt, memory = rng.standard_normal((4, 2, 8)), rng.standard_normal((5, 2, 8))
+    causal = np.triu(np.full((4, 4), -np.inf), 1)
+    padding = np.zeros((2, 5), bool)
+    padding[1, -1] = True
+
+    def masks(lib):
+        return {"tgt_mask": lib.tensor(causal), "memory_key_padding_mask": lib.tensor(padding)}
+
+    options = dict(dropout=0.0, norm_first=norm_first)
+    layer = nn.TransformerDecoderLayer(8, 2, 16, **options)
+    torch_layer = torch.nn.TransformerDecoderLayer(8, 2, 16, **options)
+    compare_module(layer, torch_layer, [tgt, memory], masks(engine), masks(torch))
+    decoder = nn.TransformerDecoder(layer, 2, nn.LayerNorm(8))
+    torch_decoder = torch.nn.TransformerDecoder(torch_layer, 2, torch.nn.LayerNorm(8))
+    assert repr(decoder) == repr(torch_decoder)
+    compare_module(decoder, torch_decoder, [tgt, memory], masks(engine), masks(torch))
+    with pytest.warns(UserWarning):
+        torch_encoder = torch.nn.TransformerEncoder(
+            torch.nn.TransformerEncoderLayer(8, 2, 16, **options), 2
+        )
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, **options), 2)
+    assert list(encoder.state_dict()) == list(torch_encoder.state_dict())
+    compare_module(encoder, torch_encoder, [memory],
+                   {"src_key_padding_mask": engine.tensor(padding)},
+                   {"src_key_padding_mask": torch.tensor(padding)})  # fmt: skip
+
+
+def test_transformer_matches_torch_and_starts_from_xavier():
+    rng = np.random.default_rng(0)
+    src, tgt = rng.standard_normal((5, 2, 8)), rng.standard_normal((4, 2, 8))
+    ours = nn.Transformer(8, 2, 1, 2, 16, dropout=0.0)
+    with pytest.warns(UserWarning):
+        theirs = torch.nn.Transformer(8, 2, 1, 2, 16, dropout=0.0)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    causal = nn.Transformer.generate_square_subsequent_mask(4, dtype=engine.float64)
+    torch_causal = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
+    compare_module(ours, theirs, [src, tgt], {"tgt_mask": causal}, {"tgt_mask": torch_causal})
+    ours.eval()
+    theirs.eval()
+    compare_module(ours, theirs, [src, tgt], {"tgt_mask": causal}, {"tgt_mask": torch_causal})
+    weight = nn.Transformer(8, 2, 1, 1, 16).encoder.layers[0].linear1.weight
+    assert weight.abs().max().item() <= math.sqrt(6 / (8 + 16))  # xavier, not Linear's default

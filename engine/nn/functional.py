@@ -162,8 +162,7 @@ def embedding(
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
             f"types: Long, Int; but got engine.{input.dtype.scalar_type_name}Tensor instead "
-            "(while checking arguments for "
-            "embedding)"
+            "(while checking arguments for embedding)"
         )
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported")

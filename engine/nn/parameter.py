@@ -36,6 +36,13 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo: dict) -> Parameter:
+        # As torch: a copy of the values with the same requires_grad; the gradient is not
+        # copied (copy.deepcopy(model) starts with no gradients).
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self.detach().clone(), self.requires_grad)
+        return memo[id(self)]
+
 
 class UninitializedParameter(Parameter):
     """The placeholder weight of a lazy module (``LazyLinear``) until its first call sets the
