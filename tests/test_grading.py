@@ -135,7 +135,7 @@ def test_an_endless_loop_at_definition_time_is_stopped_in_the_shell(tmp_path):
         "from engine.scalar import Value",
         "while True:\n    pass\n",
     )
-    results = grade_notebook(path, time_limit_s=1)
+    results = grade_notebook(path, time_limit_s=1, cells_time_limit_s=1)
     assert results and all(not r.passed for r in results)
     assert all("did not finish within 1 s" in r.message for r in results)
 
@@ -148,7 +148,9 @@ def test_code_that_blocks_the_timer_is_killed_from_outside(tmp_path):
         "while True:\n    pass\n"
     )
     path = notebook_with(tmp_path, "01_backprop_by_hand", blocker)
-    results = grade_notebook(path, time_limit_s=0.5, start_up_margin_s=20, names=["mul"])
+    results = grade_notebook(
+        path, time_limit_s=0.5, start_up_margin_s=20, names=["mul"], cells_time_limit_s=0.5
+    )
     assert len(results) == 1 and "did not stop when asked" in results[0].message, results
 
 

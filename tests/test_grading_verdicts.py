@@ -31,6 +31,27 @@ EXPECTED = {
     "wrong_answers_02": {"broadcast_shapes": False, "transpose": False, "sliding_windows": False},
     "wrong_answers_03": {"matmul_backward": False},
     "wrong_answers_04": {"Swish": False, "backward_order": False},
+    # Answers that end or stop the check (sys.exit, os._exit, KeyboardInterrupt, a 40 GB
+    # allocation) and a check cell whose function was never defined: each gets a verdict that
+    # names what happened, and the kernel survives.
+    "misbehaving": dict.fromkeys(["mul", "relu", "tanh", "topological_order", "backward"], False),
+}
+# What the shell's message must say, per case where it differs from WHY.
+WHY_IN_CASE = {
+    "misbehaving": {
+        "mul": "your code called sys.exit() or exit() (SystemExit: 'done')",
+        "relu": "ended with exit status 3",
+        "tanh": "interrupted (KeyboardInterrupt)",
+        "topological_order": "ran out of memory (MemoryError)",
+        "backward": "no definition of 'backward'",
+    }
+}
+# ... and what the check cell printed in the kernel.
+PRINTED_IN_CASE = {
+    "misbehaving": {
+        **WHY_IN_CASE["misbehaving"],
+        "backward": "backward is not defined: run the exercise cell above",
+    }
 }
 WHY = {
     "broadcast_shapes": "(2, 3), (4, 3)",
@@ -42,8 +63,9 @@ WHY = {
 }
 
 
-def notebook_verdicts(path: Path) -> dict[str, bool]:
-    """Run the notebook in a kernel and read each check cell's [PASS]/[FAIL] line."""
+def notebook_verdicts(path: Path, printed: dict[str, str] | None = None) -> dict[str, bool]:
+    """Run the notebook in a kernel and read each check cell's [PASS]/[FAIL] line (and keep
+    the text each printed in ``printed``)."""
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
         notebook,
@@ -61,6 +83,8 @@ def notebook_verdicts(path: Path) -> dict[str, bool]:
         match = re.search(rf"\[(PASS|FAIL)\] {name}:", text)
         assert match, f"no verdict printed by the check cell of {name}: {text!r}"
         verdicts[name] = match.group(1) == "PASS"
+        if printed is not None:
+            printed[name] = text
     return verdicts
 
 
@@ -70,8 +94,12 @@ def test_notebook_and_shell_give_the_expected_verdict(case):
     shell = {result.exercise: result for result in grade_notebook(path)}
     graded = {name: shell[name].passed for name in EXPECTED[case]}
     assert graded == EXPECTED[case], {name: shell[name].message for name in EXPECTED[case]}
-    assert notebook_verdicts(path) == EXPECTED[case]
+    printed: dict[str, str] = {}
+    assert notebook_verdicts(path, printed) == EXPECTED[case]
     for name, passed in EXPECTED[case].items():
         if not passed:
-            why = WHY.get(name, "not attempted yet")
+            why = WHY_IN_CASE.get(case, {}).get(name) or WHY.get(name, "not attempted yet")
             assert why in shell[name].message, shell[name].message
+            in_kernel = PRINTED_IN_CASE.get(case, {}).get(name)
+            if in_kernel:
+                assert in_kernel in printed[name], printed[name]

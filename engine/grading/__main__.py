@@ -63,11 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cells-time-limit", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:  # internal: grade one exercise of one notebook (see notebooks.worker_main)
         notebook, name = args.paths
-        worker_main(notebook, name, args.time_limit, args.result_fd)
+        worker_main(notebook, name, args.time_limit, args.result_fd, args.cells_time_limit)
 
     chapters = {exercise.chapter for exercise in EXERCISES.values()}
     wanted = select_chapters(args.chapter, chapters)

@@ -55,6 +55,8 @@ HARD_STOP_AFTER_S = 1
 # The parent's wall-clock deadline: this many times the processor-time limit, plus GRACE_S.
 WALL_CLOCK_FACTOR = 3
 GRACE_S = 2.0
+# ... extended while the child is computing, up to this many times that deadline.
+WALL_CLOCK_CAP_FACTOR = 10
 # The longest verdict message sent back; a learner's value printed in full could be huge.
 MAX_MESSAGE_CHARS = 4000
 
@@ -124,11 +126,7 @@ def set_limits(cpu_seconds: float, memory_allowance: int = MEMORY_ALLOWANCE_BYTE
         return None
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    used = usage.ru_utime + usage.ru_stime
-    soft = math.ceil(used + cpu_seconds) + HARD_STOP_AFTER_S
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + HARD_STOP_AFTER_S))
+    limit_cpu(cpu_seconds)
     size = address_space_bytes()
     if size is None:
         return None
@@ -141,6 +139,18 @@ def set_limits(cpu_seconds: float, memory_allowance: int = MEMORY_ALLOWANCE_BYTE
     except (ValueError, OSError):
         return None
     return limit
+
+
+def limit_cpu(cpu_seconds: float) -> None:
+    """Allow this process ``cpu_seconds`` more seconds of processor time, then ``SIGXCPU``, and
+    ``SIGKILL`` :data:`HARD_STOP_AFTER_S` later (a limit may be lowered, never raised)."""
+    if resource is None:  # pragma: no cover - Windows
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = usage.ru_utime + usage.ru_stime
+    soft = math.ceil(used + cpu_seconds) + HARD_STOP_AFTER_S
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + HARD_STOP_AFTER_S))
 
 
 def single_threaded_libraries() -> None:
@@ -164,8 +174,50 @@ def describe_signal(number: int) -> str:
 
 
 def wall_clock_deadline(cpu_seconds: float) -> float:
-    """Seconds the parent waits for a check limited to ``cpu_seconds`` of processor time."""
+    """Seconds the parent waits for a check limited to ``cpu_seconds`` of processor time, if
+    the check is not computing (see :class:`Deadline`)."""
     return WALL_CLOCK_FACTOR * cpu_seconds + GRACE_S
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """Processor time used so far by process ``pid`` (Linux), or None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Deadline:
+    """The parent's wall-clock deadline for a child limited to ``cpu_seconds`` of processor
+    time.  A child that is still computing when the deadline comes (on a busy machine, its
+    share of a core may be small) gets more time, up to ``WALL_CLOCK_CAP_FACTOR`` times as much:
+    its own processor-time limit will stop it.  One that is waiting is killed."""
+
+    def __init__(self, pid: int, seconds: float):
+        self.pid = pid
+        self.started = time.monotonic()
+        self.at = self.started + seconds
+        self.cap = self.started + WALL_CLOCK_CAP_FACTOR * seconds
+        self.cpu = 0.0
+
+    def left(self) -> float:
+        """Seconds until the deadline, extended while the child computes; 0 when it has
+        passed."""
+        now = time.monotonic()
+        if now < self.at:
+            return self.at - now
+        cpu = process_cpu_seconds(self.pid)
+        if cpu is not None and cpu > self.cpu + 0.05 and now < self.cap:
+            self.cpu = cpu
+            self.at = now + 1.0
+            return 1.0
+        return 0.0
+
+    def waited(self) -> float:
+        """Seconds since the child started."""
+        return time.monotonic() - self.started
 
 
 # ---------------------------------------------------------------------- running in a child
@@ -203,12 +255,12 @@ def run_in_child(
         os.close(read_end)
         _child(job, cpu_seconds, write_end)
     os.close(write_end)
-    started = time.monotonic()
+    deadline = Deadline(pid, wall)
     received = bytearray()
     how = None
     try:
         while True:
-            left = started + wall - time.monotonic()
+            left = deadline.left()
             if left <= 0:
                 how = "deadline"
                 break
@@ -226,7 +278,7 @@ def run_in_child(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         status, cpu = _wait(pid)
-    waited = time.monotonic() - started
+    waited = deadline.waited()
     if how is None and received:
         with contextlib.suppress(json.JSONDecodeError, UnicodeDecodeError):
             return json.loads(received.decode())

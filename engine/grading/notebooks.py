@@ -53,6 +53,9 @@ EXERCISE_TAG = "exercise"
 # cells and the check (see limits.wall_clock_deadline): Python's start-up and a slow first
 # import (of torch, from a cold disk or on a busy machine).  Past that it is killed.
 START_UP_MARGIN_S = 30
+# Seconds of processor time the cells above a check cell may use: room for a first import of
+# torch (about 1 s on an idle laptop) on a slow machine, and for what the cells compute.
+CELLS_TIME_LIMIT_S = 30.0
 # Environment of a worker: one thread per numerical library, so that workers running side by
 # side (at most one per CPU) do not compete for the same cores, and processor time measures the
 # answer.
@@ -178,12 +181,25 @@ def _restore(snapshot: dict[str, dict]) -> None:
             current.update(namespace)
 
 
-def worker(notebook: str, name: str, time_limit_s: float) -> Result:
-    """Grade exercise ``name`` of ``notebook`` in this process (the worker side)."""
+def cells_time_limit(time_limit_s: float, cells_time_limit_s: float | None) -> float:
+    """The processor time the cells above a check cell may use."""
+    if cells_time_limit_s is not None:
+        return cells_time_limit_s
+    return max(CELLS_TIME_LIMIT_S, time_limit_s)
+
+
+def worker(
+    notebook: str, name: str, time_limit_s: float, cells_time_limit_s: float | None = None
+) -> Result:
+    """Grade exercise ``name`` of ``notebook`` in this process (the worker side): the cells
+    above its check cell get ``cells_time_limit_s`` seconds of processor time (by default
+    :data:`CELLS_TIME_LIMIT_S`, or ``time_limit_s`` if that is more), the check
+    ``time_limit_s``."""
+    cells_limit = cells_time_limit(time_limit_s, cells_time_limit_s)
     snapshot = _grading_modules()
     cells = numbered_program_cells(Path(notebook), name)
     try:
-        with time_limit(time_limit_s):
+        with time_limit(cells_limit):
             namespace, problems = run_cells(
                 [source for _, source in cells], [number for number, _ in cells]
             )
@@ -191,7 +207,7 @@ def worker(notebook: str, name: str, time_limit_s: float) -> Result:
         return Result(
             name,
             False,
-            f"the notebook's cells did not finish within {time_limit_s:g} s: "
+            f"the notebook's cells did not finish within {cells_limit:g} s: "
             "look for a loop that runs when a cell is executed",
         )
     finally:
@@ -204,16 +220,24 @@ def worker(notebook: str, name: str, time_limit_s: float) -> Result:
             f"no definition of {name!r} found in the cells above its check cell{detail}; keep "
             "the function's name as given",
         )
+    limits.limit_cpu(time_limit_s)  # from here on, the check's own limit holds
     return grade(name, namespace[name], time_limit_s)
 
 
-def worker_main(notebook: str, name: str, time_limit_s: float, result_fd: int) -> None:
+def worker_main(
+    notebook: str,
+    name: str,
+    time_limit_s: float,
+    result_fd: int,
+    cells_time_limit_s: float | None = None,
+) -> None:
     """The worker process: read the parent's token, limit itself (processor time for the
     cells and the check, memory: see ``limits.py``), grade, send ``token + verdict`` through
     ``result_fd``, and leave at once (no exit hooks, no flushing of the notebook's output)."""
     token = sys.stdin.readline().strip()
-    limits.set_limits(2 * time_limit_s)
-    result = worker(notebook, name, time_limit_s)
+    cells_limit = cells_time_limit(time_limit_s, cells_time_limit_s)
+    limits.set_limits(cells_limit + time_limit_s)
+    result = worker(notebook, name, time_limit_s, cells_limit)
     message = f"{token} {json.dumps(vars(result))}\n".encode()
     view = memoryview(message)
     while view:
@@ -229,13 +253,16 @@ def grade_notebook(
     parallel: int | None = None,
     chapter: str | None = None,
     names: list[str] | None = None,
+    cells_time_limit_s: float | None = None,
 ) -> list[Result]:
     """Grade every exercise of the chapter that ``notebook`` belongs to (``chapter``, or the
     one its file name matches: see :func:`match_chapter`).
 
     One worker process per exercise, at most ``parallel`` at a time (default: one per CPU, so
     that a correct answer is not slowed past its time limit by its own siblings).  The
-    learner's cells and the check each get ``time_limit_s`` seconds of processor time; a
+    check gets ``time_limit_s`` seconds of processor time and the learner's cells above it
+    ``cells_time_limit_s`` (default: :data:`CELLS_TIME_LIMIT_S`, room for a first import of
+    torch on a slow machine, or ``time_limit_s`` if that is more); a
     worker still alive at its wall-clock deadline (code that waits, or a very busy machine;
     ``start_up_margin_s`` is allowed for Python's start-up and imports) is killed.  ``names``:
     grade only these exercises of the chapter.
@@ -254,7 +281,9 @@ def grade_notebook(
         while pending or running:
             while pending and len(running) < limit:
                 name = pending.pop(0)
-                running[name] = _Worker(notebook, name, time_limit_s, start_up_margin_s, token)
+                running[name] = _Worker(
+                    notebook, name, time_limit_s, start_up_margin_s, token, cells_time_limit_s
+                )
             for name, worker in list(running.items()):
                 if worker.done():
                     results[name] = worker.result(token)
@@ -311,11 +340,19 @@ class _Worker:
     """One worker process grading one exercise: its verdict pipe, its stderr file, its
     deadline."""
 
-    def __init__(self, notebook: Path, name: str, limit: float, margin: float, token: str):
+    def __init__(
+        self,
+        notebook: Path,
+        name: str,
+        limit: float,
+        margin: float,
+        token: str,
+        cells_limit: float | None = None,
+    ):
         self.name = name
         self.limit = limit
         self.started = time.monotonic()
-        self.deadline = self.started + limits.wall_clock_deadline(2 * limit) + margin
+        self.wall = limits.wall_clock_deadline(2 * limit) + margin
         read_end, write_end = os.pipe()
         self.read_end = read_end
         os.set_blocking(read_end, False)
@@ -334,6 +371,8 @@ class _Worker:
                 str(limit),
                 "--result-fd",
                 str(write_end),
+                "--cells-time-limit",
+                str(cells_time_limit(limit, cells_limit)),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -342,6 +381,7 @@ class _Worker:
             env={**os.environ, **SINGLE_THREADED},
         )
         os.close(write_end)
+        self.deadline = limits.Deadline(self.process.pid, self.wall)
         self.process.stdin.write(token.encode() + b"\n")
         self.process.stdin.close()
         self.killed = False
@@ -372,7 +412,7 @@ class _Worker:
         self._drain()
         if self._reap():
             return True
-        if time.monotonic() > self.deadline:
+        if self.deadline.left() <= 0:
             self.stop()
             self.killed = True
             return True
