@@ -242,6 +242,20 @@ from engine.ops.shape import (
     unsqueeze,
 )
 from engine.ops.softmax import log_softmax, softmax
+from engine.ops.sorting import (
+    argsort,
+    argwhere,
+    bucketize,
+    kthvalue,
+    median,
+    mode,
+    msort,
+    nonzero,
+    searchsorted,
+    sort,
+    topk,
+    unique,
+)
 from engine.random import (
     Generator,
     default_generator,

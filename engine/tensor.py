@@ -689,6 +689,7 @@ from engine.ops import (  # noqa: E402
     reduction,
     scan,
     scatter,
+    sorting,
 )
 from engine.ops import shape as shape_ops  # noqa: E402
 from engine.ops import softmax as softmax_ops  # noqa: E402
@@ -886,6 +887,16 @@ _METHODS = {
     "nan_to_num": elementwise.nan_to_num,
     # reductions
     "logsumexp": reduction.logsumexp,
+    "sort": sorting.sort,
+    "argsort": sorting.argsort,
+    "msort": sorting.msort,
+    "topk": sorting.topk,
+    "kthvalue": sorting.kthvalue,
+    "median": sorting.median,
+    "mode": sorting.mode,
+    "unique": sorting.unique,
+    "nonzero": sorting.nonzero,
+    "argwhere": sorting.argwhere,
     "cumsum": scan.cumsum,
     "cumprod": scan.cumprod,
     "cummax": scan.cummax,

@@ -56,6 +56,7 @@ MODULES = [
     "engine.ops.shape",
     "engine.ops.scan",
     "engine.ops.scatter",
+    "engine.ops.sorting",
     "engine.ops.linalg",
     "engine.ops.join",
     "engine.ops.formatting",

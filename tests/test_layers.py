@@ -31,6 +31,7 @@ LAYERS = [
         "engine.ops.shape",
         "engine.ops.scan",
         "engine.ops.scatter",
+        "engine.ops.sorting",
         "engine.ops.join",
         "engine.ops.linalg",
         "engine.ops.formatting",
