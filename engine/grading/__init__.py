@@ -27,6 +27,7 @@ from engine.grading import (  # noqa: F401  (importing a chapter module register
     chapter04,
     chapter05,
     chapter06,
+    chapter07,
 )
 from engine.grading.core import (
     EXERCISES,
