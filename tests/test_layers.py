@@ -73,6 +73,10 @@ LAYERS = [
         "engine.nn.utils",
         "engine.nn",
         "engine.serialization",
+        "engine.optim.optimizer",
+        "engine.optim.algorithms",
+        "engine.optim.lr_scheduler",
+        "engine.optim",
     ),
     ("engine.linalg", "engine", "engine.grading"),
 ]

@@ -1,0 +1,228 @@
+"""engine.optim against torch.optim in float64: every optimizer's trajectory over 120 steps
+with two parameter groups of different options (and a parameter that never gets a gradient,
+which must be skipped), maximize, state_dict structure and a resume through engine.save /
+engine.load that continues torch's uninterrupted trajectory; zero_grad; torch's errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+
+import engine
+import engine.optim as optim
+from tests.nn_helpers import same_error
+
+STEPS = 100
+TOLERANCE = 1e-10
+
+# (name, defaults, options of the second group)
+CONFIGS = [
+    ("SGD", {"lr": 0.02}, {"lr": 0.05}),
+    ("SGD", {"lr": 0.01, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01}, {"lr": 0.03}),
+    ("SGD", {"lr": 0.01, "momentum": 0.8, "nesterov": True}, {"weight_decay": 0.1}),
+    ("SGD", {"lr": 0.01, "momentum": 0.5, "maximize": True}, {"momentum": 0.0}),
+    ("Adam", {"lr": 0.01}, {"lr": 0.003, "betas": (0.8, 0.99)}),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1, "eps": 1e-12}, {"amsgrad": False}),
+    ("Adam", {"lr": 0.01, "maximize": True}, {"decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("AdamW", {"lr": 0.01}, {"weight_decay": 0.5, "amsgrad": True}),
+    ("AdamW", {"lr": 0.02, "maximize": True, "eps": 1e-6}, {"lr": 0.001}),
+    ("RMSprop", {"lr": 0.001}, {"alpha": 0.9}),
+    ("RMSprop", {"lr": 0.001, "centered": True, "momentum": 0.9, "weight_decay": 0.1}, {}),
+    ("RMSprop", {"lr": 0.002, "momentum": 0.5, "maximize": True}, {"centered": True}),
+    ("Adagrad", {"lr": 0.1}, {"lr": 0.05, "eps": 1e-6}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.01}, {"maximize": True}),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.1}, {"initial_accumulator_value": 1.0}),
+]
+IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(CONFIGS)]
+
+
+class Problem:
+    """The same parameters in both libraries and a loss whose gradients drive them; the
+    third parameter is in the optimizer but never in the loss (its ``.grad`` stays None)."""
+
+    def __init__(self, lib, seed: int = 0, sign: float = 1.0):
+        self.sign = sign  # -1 for maximize: then the optimizer climbs -loss, which is bounded
+        rng = np.random.default_rng(seed)
+        self.lib = lib
+        values = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(2)]
+        self.params = [lib.nn.Parameter(lib.tensor(v)) for v in values]
+        self.inputs = lib.tensor(rng.standard_normal((5, 3)))
+
+    def groups(self, options):
+        first, second, unused = self.params
+        return [{"params": [first]}, {"params": [second, unused], **options}]
+
+    def closure(self, optimizer):
+        def loss():
+            optimizer.zero_grad()
+            weight, bias, _ = self.params
+            value = ((self.inputs @ weight + bias).tanh() ** 2).sum() + 0.05 * (weight**4).sum()
+            value = value * self.sign
+            value.backward()
+            return value
+
+        return loss
+
+    def arrays(self):
+        return [p.detach().numpy().copy() for p in self.params]
+
+
+def relative_difference(ours, theirs) -> float:
+    return max(
+        float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
+        for a, b in zip(ours, theirs, strict=True)
+    )
+
+
+def make(lib, name, defaults, options, seed=0):
+    problem = Problem(lib, seed, -1.0 if defaults.get("maximize") else 1.0)
+    module = optim if lib is engine else torch.optim
+    return problem, getattr(module, name)(problem.groups(options), **defaults)
+
+
+@pytest.mark.parametrize(("name", "defaults", "options"), CONFIGS, ids=IDS)
+def test_trajectory_matches_torch(name, defaults, options):
+    ours, our_optimizer = make(engine, name, defaults, options)
+    theirs, their_optimizer = make(torch, name, defaults, options)
+    initial = ours.arrays()
+    worst = 0.0
+    for _ in range(STEPS):
+        our_loss = our_optimizer.step(ours.closure(our_optimizer))
+        their_loss = their_optimizer.step(theirs.closure(their_optimizer))
+        assert abs(our_loss.item() - their_loss.item()) <= TOLERANCE * abs(their_loss.item())
+        worst = max(worst, relative_difference(ours.arrays(), theirs.arrays()))
+    assert worst <= TOLERANCE, worst
+    # The parameter without a gradient is skipped: unchanged, and without state (but
+    # Adagrad creates its state with the optimizer, as torch does).
+    np.testing.assert_array_equal(ours.arrays()[2], initial[2])
+    assert (ours.params[2] in our_optimizer.state) == (theirs.params[2] in their_optimizer.state)
+    # The parameters really moved (a test of a no-op optimizer would pass otherwise).
+    assert relative_difference(ours.arrays()[:2], initial[:2]) > 1e-3
+
+
+def _state_structure(state_dict):
+    groups = [
+        {k: (tuple(v) if isinstance(v, list | tuple) else v) for k, v in group.items()}
+        for group in state_dict["param_groups"]
+    ]
+    state = {
+        index: {
+            key: (tuple(value.shape), str(value.dtype).split(".")[-1]) for key, value in s.items()
+        }
+        for index, s in state_dict["state"].items()
+    }
+    return groups, state
+
+
+@pytest.mark.parametrize(("name", "defaults", "options"), CONFIGS[1::3], ids=IDS[1::3])
+def test_state_dict_resume_through_save_and_load(name, defaults, options):
+    theirs, their_optimizer = make(torch, name, defaults, options)
+    ours, our_optimizer = make(engine, name, defaults, options)
+    for _ in range(STEPS // 2):
+        our_optimizer.step(ours.closure(our_optimizer))
+        their_optimizer.step(theirs.closure(their_optimizer))
+    saved = our_optimizer.state_dict()
+    assert _state_structure(saved) == _state_structure(their_optimizer.state_dict())
+    buffer = io.BytesIO()
+    engine.save(saved, buffer)
+    buffer.seek(0)
+    loaded = engine.load(buffer)
+    # A fresh optimizer on the same parameters continues from the checkpoint.
+    resumed_problem, resumed = make(engine, name, {**defaults, "lr": 123.0}, {})
+    for p, q in zip(resumed_problem.params, ours.params, strict=True):
+        with engine.no_grad():
+            p.copy_(q)
+    resumed.load_state_dict(loaded)
+    assert resumed.param_groups[0]["lr"] == defaults["lr"]
+    for _ in range(STEPS - STEPS // 2):
+        resumed.step(resumed_problem.closure(resumed))
+        their_optimizer.step(theirs.closure(their_optimizer))
+    assert relative_difference(resumed_problem.arrays(), theirs.arrays()) <= TOLERANCE
+
+
+def test_state_dict_holds_indices_and_the_optimizers_tensors():
+    ours, optimizer = make(engine, "SGD", {"lr": 0.1, "momentum": 0.9}, {})
+    optimizer.step(ours.closure(optimizer))
+    state_dict = optimizer.state_dict()
+    assert state_dict["param_groups"][1]["params"] == [1, 2]
+    assert sorted(state_dict["state"]) == [0, 1]
+    # As in torch: the state's tensors are the optimizer's own.
+    assert (
+        state_dict["state"][0]["momentum_buffer"]
+        is optimizer.state[ours.params[0]]["momentum_buffer"]
+    )
+
+
+def test_zero_grad_sets_to_none_or_zeros():
+    for lib, module in ((engine, optim), (torch, torch.optim)):
+        p = lib.nn.Parameter(lib.ones(3, dtype=lib.float64))
+        optimizer = module.SGD([p], lr=0.1)
+        (p * 2).sum().backward()
+        optimizer.zero_grad(set_to_none=False)
+        assert p.grad is not None and p.grad.tolist() == [0.0, 0.0, 0.0]
+        optimizer.zero_grad()
+        assert p.grad is None
+
+
+def test_add_param_group_fills_defaults_and_rejects_shared_parameters():
+    reprs = []
+    for lib, module in ((engine, optim), (torch, torch.optim)):
+        a = lib.nn.Parameter(lib.ones(2))
+        b = lib.nn.Parameter(lib.ones(2))
+        optimizer = module.Adam([a], lr=0.1)
+        optimizer.add_param_group({"params": b, "eps": 1e-3})
+        assert optimizer.param_groups[1]["lr"] == 0.1 and optimizer.param_groups[1]["eps"] == 1e-3
+        assert optimizer.param_groups[1]["params"][0] is b
+        with pytest.raises(ValueError, match="more than one parameter group"):
+            optimizer.add_param_group({"params": [a]})
+        reprs.append(repr(optimizer))
+    assert reprs[0] == reprs[1]
+
+
+def _params(lib):
+    return [lib.nn.Parameter(lib.ones(2))]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, m: m.SGD(_params(lib), lr=-1.0),
+        lambda lib, m: m.SGD(_params(lib), lr=0.1, momentum=-0.5),
+        lambda lib, m: m.SGD(_params(lib), lr=0.1, nesterov=True),
+        lambda lib, m: m.SGD([], lr=0.1),
+        lambda lib, m: m.SGD(lib.ones(2), lr=0.1),
+        lambda lib, m: m.SGD([lib.ones(2, requires_grad=True) * 2], lr=0.1),
+        lambda lib, m: m.SGD([1.0], lr=0.1),
+        lambda lib, m: m.SGD([{"params": {*_params(lib)}}], lr=0.1),
+        lambda lib, m: m.Adam(_params(lib), betas=(1.0, 0.9)),
+        lambda lib, m: m.Adam(_params(lib), betas=(0.9, -0.1)),
+        lambda lib, m: m.Adam(_params(lib), eps=-1.0),
+        lambda lib, m: m.AdamW(_params(lib), weight_decay=-1.0),
+        lambda lib, m: m.RMSprop(_params(lib), alpha=-1.0),
+        lambda lib, m: m.Adagrad(_params(lib), lr_decay=-1.0),
+        lambda lib, m: m.Adagrad(_params(lib), initial_accumulator_value=-1.0),
+    ],
+)
+def test_errors_match_torch(call):
+    same_error(lambda: call(engine, optim), lambda: call(torch, torch.optim))
+
+
+def test_load_state_dict_errors_match_torch():
+    def call(lib, module):
+        a, b = lib.nn.Parameter(lib.ones(2)), lib.nn.Parameter(lib.ones(2))
+        source = module.SGD([a, b], lr=0.1).state_dict()
+        return lambda: module.SGD([{"params": [a]}, {"params": [b]}], lr=0.1).load_state_dict(
+            source
+        )
+
+    same_error(call(engine, optim), call(torch, torch.optim))
+
+    def sizes(lib, module):
+        a, b = lib.nn.Parameter(lib.ones(2)), lib.nn.Parameter(lib.ones(2))
+        source = module.SGD([a, b], lr=0.1).state_dict()
+        return lambda: module.SGD([a], lr=0.1).load_state_dict(source)
+
+    same_error(sizes(engine, optim), sizes(torch, torch.optim))
