@@ -436,3 +436,65 @@ def test_adaptive_max_pool_gradcheck():
     x = engine.tensor(np.random.default_rng(2).standard_normal((1, 2, 5, 4)), requires_grad=True)
     assert gradcheck(lambda t: F.adaptive_max_pool2d(t, (2, 3)), (x,))
     assert gradcheck(lambda t: F.max_pool1d(t.flatten(-2), 3, 2, 1), (x,))
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [("Conv3d", {"stride": (1, 2, 1), "padding": 1, "groups": 2}),
+     ("Conv3d", {"padding": "same", "dilation": 2, "padding_mode": "reflect"}),
+     ("ConvTranspose3d", {"stride": 2, "output_padding": 1, "groups": 2})],
+)  # fmt: skip
+def test_3d_convolutions_match_torch(kind, options):
+    x = np.random.default_rng(0).standard_normal((2, 4, 3, 4, 5))
+    compare_module(
+        getattr(nn, kind)(4, 6, 2, **options), getattr(torch.nn, kind)(4, 6, 2, **options), x
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "shape", "kwargs"),
+    [
+        ("InstanceNorm1d", (2, 3, 5), {}),
+        ("InstanceNorm1d", (3, 5), {"affine": True}),  # unbatched
+        ("InstanceNorm2d", (2, 3, 4, 5), {"affine": True, "track_running_stats": True}),
+        ("InstanceNorm3d", (2, 3, 2, 3, 2), {"track_running_stats": True, "momentum": 0.3}),
+        ("BatchNorm3d", (2, 3, 2, 3, 2), {}),
+    ],
+)
+def test_instance_norm_and_batch_norm_3d_match_torch(kind, shape, kwargs):
+    ours, theirs = bn_pair(kind, 3, **kwargs)
+    assert repr(ours) == repr(theirs)
+    with torch.no_grad():
+        for parameter in theirs.parameters():
+            parameter.uniform_(0.5, 1.5)
+    copy_weights(ours, theirs)
+    rng = np.random.default_rng(0)
+    for step in range(2):
+        compare_module(ours, theirs, rng.standard_normal(shape) * 2 + 1, seed=step)
+        for (_, buffer), (_, expected) in zip(
+            ours.named_buffers(), theirs.named_buffers(), strict=True
+        ):
+            assert_close(buffer, expected)
+    ours.eval()
+    theirs.eval()
+    compare_module(ours, theirs, rng.standard_normal(shape))
+
+
+INSTANCE_ERRORS = [
+    lambda lib: lib.nn.InstanceNorm1d(3)(lib.ones(2, 3, 4, 5)),
+    lambda lib: lib.nn.InstanceNorm1d(3)(lib.ones(2, 3, 1)),
+    lambda lib: lib.nn.InstanceNorm1d(4, affine=True)(lib.ones(2, 3, 5)),
+    lambda lib: lib.nn.BatchNorm3d(3)(lib.ones(2, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("call", INSTANCE_ERRORS)
+def test_instance_norm_errors_match_torch(call):
+    same_error(lambda: call(engine), lambda: call(torch))
+
+
+def test_instance_norm_warns_like_torch_on_a_channel_mismatch():
+    with pytest.warns(UserWarning, match="does not match num_features"):
+        nn.InstanceNorm1d(4)(engine.randn(2, 3, 5))
+    x = engine.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)), requires_grad=True)
+    assert gradcheck(lambda t: F.instance_norm(t), (x,))

@@ -8,12 +8,12 @@
   ``hardshrink``, ``prelu``, ``glu``, ``softmax``, ``log_softmax``, ``softmin``,
   ``gumbel_softmax``;
 - ``normalize``, ``pad`` (constant, reflect, replicate, circular);
-- convolution and pooling on ``as_strided`` windows: ``conv1d``, ``conv2d``, ``max_pool2d``,
+- convolution and pooling on ``as_strided`` windows: ``conv1d``/``2d``/``3d``, ``max_pool2d``,
   ``avg_pool2d``, ``adaptive_avg_pool2d``, ``adaptive_max_pool2d``, their 1-d forms (the 2-d
-  ones on a height-1 image), ``unfold``/``fold``; ``conv_transpose1d``/``2d``
+  ones on a height-1 image), ``unfold``/``fold``; ``conv_transpose1d``/``2d``/``3d``
   (a convolution of the spread-out input), ``max_unpool2d``, ``pixel_shuffle``/``unshuffle``,
   ``interpolate`` (nearest, nearest-exact, linear, bilinear, area);
-- normalization: ``batch_norm``, ``layer_norm``, ``group_norm``;
+- normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``;
 - attention: ``scaled_dot_product_attention`` (causal mask), ``multi_head_attention_forward``.
 
 Piecewise activations are written with ``where`` so that the gradient at a kink is the one
@@ -58,8 +58,10 @@ __all__ = [
     "celu",
     "conv1d",
     "conv2d",
+    "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "dropout",
     "elu",
     "embedding",
@@ -73,6 +75,7 @@ __all__ = [
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "instance_norm",
     "interpolate",
     "layer_norm",
     "leaky_relu",
@@ -902,11 +905,15 @@ def adaptive_max_pool1d(
 
 
 # --------------------------------------------------------------------------- normalization
-def _standardize(input: Tensor, dims: Sequence[int], eps: float) -> Tensor:
-    """``(x - mean) / sqrt(var + eps)`` with the mean and the biased variance over ``dims``."""
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, keepdim=True, correction=0)
+def _with_statistics(input: Tensor, mean: Tensor, var: Tensor, eps: float) -> Tensor:
+    """``(x - mean) / sqrt(var + eps)``."""
     return (input - mean) / (var + eps).sqrt()
+
+
+def _standardize(input: Tensor, dims: Sequence[int], eps: float) -> Tensor:
+    """:func:`_with_statistics` with the mean and the biased variance over ``dims``."""
+    mean = input.mean(dims, keepdim=True)
+    return _with_statistics(input, mean, input.var(dims, keepdim=True, correction=0), eps)
 
 
 def _affine(
@@ -953,10 +960,44 @@ def batch_norm(
                     running_var.mul_(1 - momentum).add_(unbiased * momentum)
         normalized = _standardize(input, dims, eps)
     else:
-        normalized = (input - running_mean.reshape(shape)) / (
-            running_var.reshape(shape) + eps
-        ).sqrt()
+        normalized = _with_statistics(
+            input, running_mean.reshape(shape), running_var.reshape(shape), eps
+        )
     return _affine(normalized, weight, bias, shape)
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each sample's channels over their spatial positions.  With
+    ``use_input_stats`` the running statistics (if given) move towards the batch average of
+    the per-instance means and *unbiased* variances; otherwise they are used instead."""
+    channels = input.shape[1]
+    dims = tuple(range(2, input.ndim))
+    shape = [channels] + [1] * (input.ndim - 2)
+    if not use_input_stats:
+        normalized = _with_statistics(
+            input, running_mean.reshape(shape), running_var.reshape(shape), eps
+        )
+        return _affine(normalized, weight, bias, shape)
+    if math.prod(input.shape[2:]) <= 1:
+        raise ValueError(
+            f"Expected more than 1 spatial element when training, got input size {input.shape}"
+        )
+    with no_grad():
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(input.mean(dims).mean(0) * momentum)
+        if running_var is not None:
+            unbiased = input.var(dims, correction=1).mean(0)
+            running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    return _affine(_standardize(input, dims, eps), weight, bias, shape)
 
 
 def layer_norm(
@@ -1176,6 +1217,36 @@ def _conv_transpose(
     flipped = flipped.flip(list(range(2, 2 + dims)))
     result = _conv(x, flipped, bias, 1, 0, dilation, groups, dims)
     return result.squeeze(0) if unbatched else result
+
+
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: str | int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """3-d convolution over ``(N, C_in, D, H, W)``: the same windows-and-matmul as
+    :func:`conv2d`, one more spatial dim."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """3-d transposed convolution; ``weight`` is ``(C_in, C_out / groups, kD, kH, kW)``."""
+    return _conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, 3
+    )
 
 
 def conv_transpose1d(

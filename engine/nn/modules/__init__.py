@@ -35,7 +35,14 @@ from engine.nn.modules.container import (
     ParameterList,
     Sequential,
 )
-from engine.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from engine.nn.modules.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+)
 from engine.nn.modules.dropout import Dropout
 from engine.nn.modules.flatten import Flatten, Unflatten
 from engine.nn.modules.linear import (
@@ -46,7 +53,16 @@ from engine.nn.modules.linear import (
     NonDynamicallyQuantizableLinear,
 )
 from engine.nn.modules.module import Module
-from engine.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from engine.nn.modules.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+)
 from engine.nn.modules.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -95,6 +111,7 @@ __all__ = [
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "Bilinear",
     "CELU",
     "CircularPad1d",
@@ -103,8 +120,10 @@ __all__ = [
     "ConstantPad2d",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "Dropout",
     "ELU",
     "Embedding",
@@ -121,6 +140,9 @@ __all__ = [
     "Hardswish",
     "Hardtanh",
     "Identity",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
     "LSTM",
     "LSTMCell",
     "LayerNorm",

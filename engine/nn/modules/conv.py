@@ -18,7 +18,7 @@ from engine.nn.parameter import Parameter
 from engine.ops.creation import empty
 from engine.tensor import Tensor
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 class _ConvNd(Module):
@@ -156,6 +156,19 @@ class Conv2d(_ConvNd):
         )
 
 
+class Conv3d(_ConvNd):
+    """3-d convolution over ``(N, C_in, D, H, W)`` (see :func:`engine.nn.functional.conv3d`)."""
+
+    dims = 3
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``conv3d(input, weight, bias, stride, padding, dilation, groups)``."""
+        input, padding = self._padded(input)
+        return F.conv3d(
+            input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
+
+
 class _ConvTransposeNd(_ConvNd):
     """Transposed convolutions: the weight is ``(in_channels, out_channels / groups, *k)``."""
 
@@ -219,6 +232,25 @@ class ConvTranspose2d(_ConvTransposeNd):
     def forward(self, input: Tensor) -> Tensor:
         """``conv_transpose2d(input, weight, bias, ...)``."""
         return F.conv_transpose2d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution (see :func:`engine.nn.functional.conv_transpose3d`)."""
+
+    dims = 3
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``conv_transpose3d(input, weight, bias, ...)``."""
+        return F.conv_transpose3d(
             input,
             self.weight,
             self.bias,

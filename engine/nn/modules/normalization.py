@@ -1,8 +1,10 @@
-"""Normalization layers: ``BatchNorm1d``/``BatchNorm2d`` (statistics over the batch, running
-estimates for eval), ``LayerNorm`` and ``GroupNorm`` (statistics within each sample)."""
+"""Normalization layers: ``BatchNorm1d``/``2d``/``3d`` (statistics over the batch, running
+estimates for eval), ``InstanceNorm1d``/``2d``/``3d`` (each sample's channels on their own),
+``LayerNorm`` and ``GroupNorm`` (statistics within each sample)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,11 +17,21 @@ from engine.nn.parameter import Parameter
 from engine.ops.creation import empty, ones, tensor, zeros
 from engine.tensor import Tensor
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LayerNorm",
+]
 
 
-class _BatchNorm(Module):
-    """What BatchNorm1d and BatchNorm2d share; subclasses check the input's dims."""
+class _NormBase(Module):
+    """The parameters and running statistics that batch and instance normalization share;
+    subclasses check the input's dims and define ``forward``."""
 
     def __init__(
         self,
@@ -76,6 +88,18 @@ class _BatchNorm(Module):
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
 
+    def extra_repr(self) -> str:
+        """torch's: sizes and every option."""
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """What BatchNorm1d/2d/3d share."""
+
     def forward(self, input: Tensor) -> Tensor:
         """Batch statistics in training (updating the running ones), running statistics in
         eval; ``momentum=None`` makes the running statistics a plain average over batches."""
@@ -99,14 +123,6 @@ class _BatchNorm(Module):
             self.eps,
         )
 
-    def extra_repr(self) -> str:
-        """torch's: sizes and every option."""
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, bias={self.bias is not None}, "
-            f"track_running_stats={self.track_running_stats}"
-        )
-
 
 class BatchNorm1d(_BatchNorm):
     """Batch normalization of ``(N, C)`` or ``(N, C, L)`` inputs, per channel."""
@@ -122,6 +138,88 @@ class BatchNorm2d(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() != 4:
             raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of ``(N, C, D, H, W)`` inputs, per channel."""
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() != 5:
+            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+
+
+class _InstanceNorm(_NormBase):
+    """Normalization of each sample's channels over their spatial positions; no affine map
+    and no running statistics by default.  ``dims`` is the number of spatial dims."""
+
+    dims = 1
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() not in (self.dims + 1, self.dims + 2):
+            raise ValueError(
+                f"expected {self.dims + 1}D or {self.dims + 2}D input (got {input.dim()}D input)"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        """Per-instance statistics (the running ones in eval when they are tracked)."""
+        self._check_input_dim(input)
+        feature_dim = input.dim() - self.dims - 1
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(
+                    f"expected input's size at dim={feature_dim} to match num_features "
+                    f"({self.num_features}), but got: {input.shape[feature_dim]}."
+                )
+            warnings.warn(
+                f"input's size at dim={feature_dim} does not match num_features. You can "
+                "silence this warning by not passing in num_features, which is not used "
+                "because affine=False",
+                UserWarning,
+                stacklevel=2,
+            )
+        unbatched = input.dim() == self.dims + 1
+        result = F.instance_norm(
+            input.unsqueeze(0) if unbatched else input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+        return result.squeeze(0) if unbatched else result
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of ``(N, C, L)`` (or ``(C, L)``) inputs."""
+
+    dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of ``(N, C, H, W)`` (or ``(C, H, W)``) inputs."""
+
+    dims = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of ``(N, C, D, H, W)`` (or ``(C, D, H, W)``) inputs."""
+
+    dims = 3
 
 
 class LayerNorm(Module):
