@@ -54,6 +54,7 @@ LAYERS = [
         "engine.nn.parameter",
         "engine.nn.init",
         "engine.nn.utils.convert_parameters",
+        "engine.nn.utils.clip_grad",
         "engine.nn.modules.module",
         "engine.nn.modules.container",
         "engine.nn.modules.activation",
@@ -77,6 +78,8 @@ LAYERS = [
         "engine.optim.algorithms",
         "engine.optim.lr_scheduler",
         "engine.optim",
+        "engine.utils.checkpoint",
+        "engine.utils",
     ),
     ("engine.linalg", "engine", "engine.grading"),
 ]

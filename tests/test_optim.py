@@ -226,3 +226,78 @@ def test_load_state_dict_errors_match_torch():
         return lambda: module.SGD([a], lr=0.1).load_state_dict(source)
 
     same_error(sizes(engine, optim), sizes(torch, torch.optim))
+
+
+# ------------------------------------------------------------------ gradient clipping
+def _with_grads(lib, arrays, dtypes=None):
+    params = []
+    for i, values in enumerate(arrays):
+        dtype = (dtypes or [lib.float64] * len(arrays))[i]
+        p = lib.nn.Parameter(lib.tensor(values, dtype=dtype))
+        p.grad = lib.tensor(values * 3.0, dtype=dtype)
+        params.append(p)
+    params.append(lib.nn.Parameter(lib.ones(2, dtype=lib.float64)))  # no gradient: skipped
+    return params
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, float("inf"), 3.5, 0.5, "inf"])
+@pytest.mark.parametrize("max_norm", [1.0, 1e6])
+def test_clip_grad_norm_matches_torch(norm_type, max_norm):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    ours, theirs = _with_grads(engine, arrays), _with_grads(torch, arrays)
+    our_norm = engine.nn.utils.clip_grad_norm_(ours, max_norm, norm_type)
+    their_norm = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
+    assert our_norm.dtype is engine.float64
+    assert abs(our_norm.item() - their_norm.item()) <= 1e-12 * their_norm.item()
+    for p, q in zip(ours[:2], theirs[:2], strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-13, atol=0)
+    clipped = [np.abs(p.grad.numpy()).max() for p in ours[:2]]
+    assert (max(clipped) < np.abs(arrays[1] * 3).max()) == (max_norm == 1.0)
+    assert ours[2].grad is None
+
+
+def test_clip_grad_norm_mixed_dtypes_single_tensor_and_empty():
+    arrays = [np.array([3.0, 0.0]), np.array([0.0, 4.0])]
+    dtypes = {"engine": [engine.float32, engine.float64], "torch": [torch.float32, torch.float64]}
+    ours = _with_grads(engine, arrays, dtypes["engine"])
+    theirs = _with_grads(torch, arrays, dtypes["torch"])
+    our_norm = engine.nn.utils.clip_grad_norm_(ours, 1.0)
+    their_norm = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    assert our_norm.dtype is engine.float64 and their_norm.dtype is torch.float64
+    assert abs(our_norm.item() - their_norm.item()) < 1e-12
+    assert ours[0].grad.dtype is engine.float32
+    single = _with_grads(engine, arrays[:1])[0]
+    assert engine.nn.utils.clip_grad_norm_(single, 1.0).item() == 9.0
+    empty = engine.nn.utils.clip_grad_norm_([], 1.0)
+    assert empty.item() == 0.0 and empty.dtype is engine.float32
+    with pytest.warns(UserWarning, match="empty generator"):
+        engine.nn.utils.clip_grad_norm_((p for p in []), 1.0)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_clip_grad_norm_error_if_nonfinite(bad):
+    arrays = [np.array([1.0, bad])]
+
+    def call(lib):
+        return lambda: lib.nn.utils.clip_grad_norm_(
+            _with_grads(lib, arrays), 1.0, error_if_nonfinite=True
+        )
+
+    same_error(call(engine), call(torch))
+    ours, theirs = _with_grads(engine, arrays), _with_grads(torch, arrays)
+    our_norm = engine.nn.utils.clip_grad_norm_(ours, 1.0)
+    their_norm = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    np.testing.assert_array_equal(our_norm.numpy(), their_norm.numpy())
+    np.testing.assert_array_equal(ours[0].grad.numpy(), theirs[0].grad.numpy())
+
+
+def test_clip_grad_value_matches_torch():
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    ours, theirs = _with_grads(engine, arrays), _with_grads(torch, arrays)
+    assert engine.nn.utils.clip_grad_value_(ours, 0.7) is None
+    torch.nn.utils.clip_grad_value_(theirs, 0.7)
+    for p, q in zip(ours[:2], theirs[:2], strict=True):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    assert np.abs(ours[0].grad.numpy()).max() == 0.7

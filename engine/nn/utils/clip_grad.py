@@ -6,11 +6,13 @@ is accepted and ignored); :func:`clip_grad_value_` clamps each element to
 
 from __future__ import annotations
 
+import functools
 import types
 import warnings
 from collections.abc import Iterable
 
 from engine.autograd import no_grad
+from engine.dtypes import promote_types
 from engine.ops.creation import tensor
 from engine.ops.elementwise import clamp
 from engine.ops.join import stack
@@ -34,7 +36,7 @@ def get_total_norm(
         return tensor(0.0)
     with no_grad():
         norms = [vector_norm(t, norm_type) for t in tensors]
-        dtype = norms[0].dtype
+        dtype = functools.reduce(promote_types, [n.dtype for n in norms])  # torch.stack promotes
         total = vector_norm(stack([n.to(dtype) for n in norms]), norm_type)
     if error_if_nonfinite and (total.isnan() | total.isinf()).item():
         raise RuntimeError(
