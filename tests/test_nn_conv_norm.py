@@ -498,3 +498,24 @@ def test_instance_norm_warns_like_torch_on_a_channel_mismatch():
         nn.InstanceNorm1d(4)(engine.randn(2, 3, 5))
     x = engine.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)), requires_grad=True)
     assert gradcheck(lambda t: F.instance_norm(t), (x,))
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [("MaxPool3d", (2,), {"stride": 1, "padding": 1}),
+     ("MaxPool3d", ((2, 3, 2),), {"ceil_mode": True, "dilation": (1, 1, 2)}),
+     ("AvgPool3d", (3, 2, 1), {"count_include_pad": False}),
+     ("AvgPool3d", (2,), {"ceil_mode": True, "divisor_override": 3})],
+)  # fmt: skip
+def test_3d_pooling_matches_torch(name, args, kwargs):
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(0).standard_normal((2, 2, 4, 5, 5))
+    compare(ours, theirs, x)
+    compare(ours, theirs, x[0])  # unbatched
+    values, indices = F.max_pool3d(engine.tensor(x), 2, 1, 1, return_indices=True)
+    expected_values, expected_indices = torch.nn.functional.max_pool3d(
+        torch.tensor(x), 2, 1, 1, return_indices=True
+    )
+    assert_close(values, expected_values)
+    assert_close(indices, expected_indices)

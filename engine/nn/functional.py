@@ -8,9 +8,10 @@
   ``hardshrink``, ``prelu``, ``glu``, ``softmax``, ``log_softmax``, ``softmin``,
   ``gumbel_softmax``;
 - ``normalize``, ``pad`` (constant, reflect, replicate, circular);
-- convolution and pooling on ``as_strided`` windows: ``conv1d``/``2d``/``3d``, ``max_pool2d``,
-  ``avg_pool2d``, ``adaptive_avg_pool2d``, ``adaptive_max_pool2d``, their 1-d forms (the 2-d
-  ones on a height-1 image), ``unfold``/``fold``; ``conv_transpose1d``/``2d``/``3d``
+- convolution and pooling on ``as_strided`` windows: ``conv1d``/``2d``/``3d``,
+  ``max_pool1d``/``2d``/``3d``, ``avg_pool1d``/``2d``/``3d``; ``adaptive_avg_pool2d``,
+  ``adaptive_max_pool2d`` and their 1-d forms (the 2-d ones on a height-1 image);
+  ``unfold``/``fold``; ``conv_transpose1d``/``2d``/``3d``
   (a convolution of the spread-out input), ``max_unpool2d``, ``pixel_shuffle``/``unshuffle``,
   ``interpolate`` (nearest, nearest-exact, linear, bilinear, area);
 - normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``;
@@ -53,6 +54,7 @@ __all__ = [
     "adaptive_max_pool2d",
     "avg_pool1d",
     "avg_pool2d",
+    "avg_pool3d",
     "batch_norm",
     "bilinear",
     "celu",
@@ -84,6 +86,7 @@ __all__ = [
     "logsigmoid",
     "max_pool1d",
     "max_pool2d",
+    "max_pool3d",
     "max_unpool2d",
     "mish",
     "multi_head_attention_forward",
@@ -687,15 +690,17 @@ def _pool_geometry(
     padding: int | Sequence[int],
     dilation: int | Sequence[int],
     ceil_mode: bool,
+    dims: int,
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], list[int]]:
-    """Kernel, stride, dilation and the ``pad`` list for a 2-d pooling.  With ``ceil_mode``
-    the last window may hang over the end (it must start inside the input or the left
-    padding): the list then pads the right further."""
-    kernel = _ntuple(kernel_size, 2)
-    stride = kernel if stride is None or stride == [] else _ntuple(stride, 2)
-    padding, dilation = _ntuple(padding, 2), _ntuple(dilation, 2)
+    """Kernel, stride, dilation and the ``pad`` list of a pooling over the last ``dims`` dims.
+    With ``ceil_mode`` the last window may hang over the end (it must start inside the input
+    or the left padding): the list then pads the end further."""
+    kernel = _ntuple(kernel_size, dims)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, dims)
+    padding, dilation = _ntuple(padding, dims), _ntuple(dilation, dims)
     amounts, out = [], []
-    for size, k, s, p, d in zip(input.shape[-2:], kernel, stride, padding, dilation, strict=True):
+    spatial = input.shape[input.ndim - dims :]
+    for size, k, s, p, d in zip(spatial, kernel, stride, padding, dilation, strict=True):
         if p > (d * (k - 1) + 1) // 2:
             raise RuntimeError(
                 "pad should be at most half of effective kernel size, but got "
@@ -709,18 +714,95 @@ def _pool_geometry(
         extra = max(0, (count - 1) * s + d * (k - 1) + 1 - (size + 2 * p))
         amounts.append((p, p + extra))
     if any(count <= 0 for count in out):
-        sizes = "x".join(map(str, input.shape[-3:]))
-        channels = input.shape[-3] if input.ndim >= 3 else 1
+        channels = input.shape[-dims - 1] if input.ndim > dims else 1
         raise RuntimeError(
-            f"Given input size: ({sizes}). Calculated output size: "
-            f"({channels}x{out[0]}x{out[1]}). Output size is too small"
+            f"Given input size: ({'x'.join(map(str, (channels, *spatial)))}). Calculated output "
+            f"size: ({'x'.join(map(str, (channels, *out)))}). Output size is too small"
         )
-    return kernel, stride, dilation, [*amounts[1], *amounts[0]]
+    return kernel, stride, dilation, [amount for pair in reversed(amounts) for amount in pair]
 
 
-def _batched(input: Tensor) -> Tensor:
-    """``(C, H, W)`` as ``(1, C, H, W)``: the window helpers expect a batch dim."""
-    return input.unsqueeze(0) if input.ndim == 3 else input
+def _max_pool(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None,
+    padding: int | Sequence[int],
+    dilation: int | Sequence[int],
+    ceil_mode: bool,
+    return_indices: bool,
+    dims: int,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling over the last ``dims`` dims of ``(N, C, *spatial)`` (or ``(C, *spatial)``):
+    the largest value of each window of the ``-inf``-padded input."""
+    kernel, stride, dilation, amounts = _pool_geometry(
+        input, kernel_size, stride, padding, dilation, ceil_mode, dims
+    )
+    unbatched = input.ndim == dims + 1
+    x = input.unsqueeze(0) if unbatched else input
+    windows = _windows(pad(x, amounts, value=-math.inf), kernel, stride, dilation)
+    flat = windows.reshape(*windows.shape[: 2 + dims], -1)  # (N, C, *out, window)
+    values, picks = flat.max(-1)
+    if return_indices:
+        # Each window's elements' flat positions in the input plane; pick the maximum's.
+        spatial = input.shape[input.ndim - dims :]
+        positions = arange(math.prod(spatial), dtype=dtypes.int64).reshape(1, 1, *spatial)
+        position_windows = _windows(pad(positions, amounts, value=-1), kernel, stride, dilation)
+        position_windows = position_windows.reshape(*position_windows.shape[: 2 + dims], -1)
+        indices = (one_hot(picks, flat.shape[-1]) * position_windows).sum(-1)
+        if unbatched:
+            return values.squeeze(0), indices.squeeze(0)
+        return values, indices
+    return values.squeeze(0) if unbatched else values
+
+
+def _avg_pool(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None,
+    padding: int | Sequence[int],
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+    dims: int,
+) -> Tensor:
+    """Average pooling over the last ``dims`` dims: each window's sum over the count of its
+    elements that count (the zero padding too with ``count_include_pad``, never the positions
+    ``ceil_mode`` adds), or over ``divisor_override``."""
+    kernel, stride, dilation, amounts = _pool_geometry(
+        input, kernel_size, stride, padding, 1, ceil_mode, dims
+    )
+    unbatched = input.ndim == dims + 1
+    x = input.unsqueeze(0) if unbatched else input
+    window_dims = tuple(range(-dims, 0))
+    sums = _windows(pad(x, amounts), kernel, stride, dilation).sum(window_dims)
+    if divisor_override:
+        divisor = divisor_override
+    else:
+        # How many elements of each window count: pool a mask of ones over the counted area.
+        mask = creation_ones(1, 1, *input.shape[input.ndim - dims :], dtype=input.dtype)
+        if count_include_pad:
+            before = amounts[0::2]
+            mask = pad(mask, [amount for b in before for amount in (b, b)], value=1.0)
+            mask = pad(mask, [amount for b, a in zip(before, amounts[1::2], strict=True)
+                              for amount in (0, a - b)])  # fmt: skip
+        else:
+            mask = pad(mask, amounts)
+        divisor = _windows(mask, kernel, stride, dilation).sum(window_dims)
+    result = sums / divisor
+    return result.squeeze(0) if unbatched else result
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling over the last dim of ``(N, C, L)``."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
 
 
 def max_pool2d(
@@ -732,26 +814,35 @@ def max_pool2d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """The largest value of each window (padding counts as ``-inf``).  The gradient goes to
-    the first largest element of each window, as torch's.  ``return_indices=True`` also gives
-    each maximum's flat position in its ``H * W`` plane."""
-    kernel, stride, dilation, amounts = _pool_geometry(
-        input, kernel_size, stride, padding, dilation, ceil_mode
-    )
-    x = _batched(input)
-    windows = _windows(pad(x, amounts, value=-math.inf), kernel, stride, dilation)
-    flat = windows.reshape(*windows.shape[:4], -1)
-    values, picks = flat.max(-1)
-    if input.ndim == 3:
-        values, picks = values.squeeze(0), picks.squeeze(0)
-    if not return_indices:
-        return values
-    height, width = input.shape[-2:]
-    positions = arange(height * width, dtype=dtypes.int64).reshape(1, 1, height, width)
-    position_windows = _windows(pad(positions, amounts, value=-1), kernel, stride, dilation)
-    position_windows = position_windows.reshape(*position_windows.shape[:4], -1)
-    indices = (one_hot(picks, flat.shape[-1]) * position_windows.squeeze(0)).sum(-1)
-    return values, indices
+    """The largest value of each window of ``(N, C, H, W)`` (padding counts as ``-inf``).
+    The gradient goes to the first largest element of each window, as torch's.
+    ``return_indices=True`` also gives each maximum's flat position in its ``H * W`` plane."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool3d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling over the last three dims of ``(N, C, D, H, W)``."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """Average pooling over the last dim of ``(N, C, L)``."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
 
 
 def avg_pool2d(
@@ -763,29 +854,27 @@ def avg_pool2d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
-    """The mean of each window.  The divisor counts the zero padding too unless
-    ``count_include_pad=False``; positions past the padding (``ceil_mode``) never count;
-    ``divisor_override`` replaces it."""
-    kernel, stride, dilation, amounts = _pool_geometry(
-        input, kernel_size, stride, padding, 1, ceil_mode
+    """The mean of each window of ``(N, C, H, W)``.  The divisor counts the zero padding too
+    unless ``count_include_pad=False``; positions past the padding (``ceil_mode``) never
+    count; ``divisor_override`` replaces it."""
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2
     )
-    x = _batched(input)
-    sums = _windows(pad(x, amounts), kernel, stride, dilation).sum((-2, -1))
-    if divisor_override:
-        divisor = divisor_override
-    else:
-        # How many elements of each window count: pool a mask of ones over the counted area.
-        height, width = input.shape[-2:]
-        mask = creation_ones(1, 1, height, width, dtype=input.dtype)
-        top, left = amounts[2], amounts[0]
-        if count_include_pad:
-            mask = pad(mask, [left, left, top, top], value=1.0)
-            mask = pad(mask, [0, amounts[1] - left, 0, amounts[3] - top])
-        else:
-            mask = pad(mask, amounts)
-        divisor = _windows(mask, kernel, stride, dilation).sum((-2, -1))
-    result = sums / divisor
-    return result.squeeze(0) if input.ndim == 3 else result
+
+
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Average pooling over the last three dims of ``(N, C, D, H, W)``."""
+    return _avg_pool(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3
+    )
 
 
 def _adaptive_cells(
@@ -840,53 +929,8 @@ def adaptive_max_pool2d(
 
 
 def _as_2d(input: Tensor) -> Tensor:
-    """``(*, L)`` as ``(*, 1, L)``: the 1-d poolings are the 2-d ones on a height-1 image."""
+    """``(*, L)`` as ``(*, 1, L)``: 1-d adaptive pooling is 2-d on a height-1 image."""
     return input.unsqueeze(-2)
-
-
-def max_pool1d(
-    input: Tensor,
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] | None = None,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
-    """:func:`max_pool2d` over the last dim only."""
-    stride = kernel_size if stride is None or stride == [] else stride
-    result = max_pool2d(
-        _as_2d(input),
-        (1, _ntuple(kernel_size, 1)[0]),
-        (1, _ntuple(stride, 1)[0]),
-        (0, _ntuple(padding, 1)[0]),
-        (1, _ntuple(dilation, 1)[0]),
-        ceil_mode,
-        return_indices,
-    )
-    if return_indices:
-        return result[0].squeeze(-2), result[1].squeeze(-2)
-    return result.squeeze(-2)
-
-
-def avg_pool1d(
-    input: Tensor,
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] | None = None,
-    padding: int | Sequence[int] = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-) -> Tensor:
-    """:func:`avg_pool2d` over the last dim only."""
-    stride = kernel_size if stride is None or stride == [] else stride
-    return avg_pool2d(
-        _as_2d(input),
-        (1, _ntuple(kernel_size, 1)[0]),
-        (1, _ntuple(stride, 1)[0]),
-        (0, _ntuple(padding, 1)[0]),
-        ceil_mode,
-        count_include_pad,
-    ).squeeze(-2)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:
@@ -1297,7 +1341,8 @@ def unfold(
         )
     kernel, dilation = _ntuple(kernel_size, 2), _ntuple(dilation, 2)
     padding, stride = _ntuple(padding, 2), _ntuple(stride, 2)
-    x = pad(_batched(input), [padding[1], padding[1], padding[0], padding[0]])
+    batched = input.unsqueeze(0) if input.ndim == 3 else input
+    x = pad(batched, [padding[1], padding[1], padding[0], padding[0]])
     windows = _windows(x, kernel, stride, dilation)  # (N, C, oh, ow, kh, kw)
     batch, channels, out_h, out_w = windows.shape[:4]
     columns = windows.permute(0, 1, 4, 5, 2, 3).reshape(

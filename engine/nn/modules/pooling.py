@@ -1,6 +1,6 @@
-"""Pooling modules: ``MaxPool1d``/``2d``, ``AvgPool1d``/``2d``, ``AdaptiveAvgPool1d``/``2d``
-and ``AdaptiveMaxPool1d``/``2d``; no parameters, each calls its function of
-:mod:`engine.nn.functional`."""
+"""Pooling modules: ``MaxPool1d``/``2d``/``3d``, ``AvgPool1d``/``2d``/``3d``,
+``AdaptiveAvgPool1d``/``2d`` and ``AdaptiveMaxPool1d``/``2d``; no parameters, each calls its
+function of :mod:`engine.nn.functional`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ __all__ = [
     "AdaptiveMaxPool2d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
 ]
 
 
@@ -200,3 +202,35 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         """``adaptive_max_pool1d(input, output_size, return_indices)``."""
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class MaxPool3d(MaxPool2d):
+    """The largest value of each window over the last three dims."""
+
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """``max_pool3d(input, ...)``."""
+        return F.max_pool3d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+
+class AvgPool3d(AvgPool2d):
+    """The mean of each window over the last three dims."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``avg_pool3d(input, ...)``."""
+        return F.avg_pool3d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
