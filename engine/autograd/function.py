@@ -121,21 +121,38 @@ def accumulate_into_grad(variable: Tensor, grad: Tensor) -> None:
         variable._grad._version_counter.value += 1
 
 
-class SavedTensor:
-    """A tensor saved for backward plus the version it had then (to catch in-place edits)."""
+# The (pack, unpack) pairs of the open ``saved_tensors_hooks`` contexts, innermost last
+# (``engine.autograd.graph.saved_tensors_hooks`` pushes and pops them); only the innermost pair
+# applies, as in torch.
+SAVED_TENSORS_HOOKS: list[tuple[Callable, Callable]] = []
 
-    __slots__ = ("tensor", "version", "output_of")
+
+class SavedTensor:
+    """A tensor saved for backward plus the version it had then (to catch in-place edits).
+
+    Inside a ``saved_tensors_hooks(pack, unpack)`` context the tensor itself is not kept: what
+    ``pack(tensor)`` returns is, and ``unpack`` turns it back into a tensor when backward needs
+    it.  The version check still applies, through the tensor's version counter.
+    """
+
+    __slots__ = ("tensor", "packed", "unpack_hook", "counter", "version", "source", "output_of")
 
     def __init__(self, tensor) -> None:
         if tensor._inference:
             raise RuntimeError(_INFERENCE_SAVED_MESSAGE)
-        self.tensor = tensor
-        self.version = tensor._version_counter.value
+        self.counter = tensor._version_counter
+        self.version = self.counter.value
+        self.source = id(tensor)  # compared with the op's outputs while it is being recorded
         self.output_of: Node | None = None  # set when the saved tensor is an output of the op
+        if SAVED_TENSORS_HOOKS:
+            pack, self.unpack_hook = SAVED_TENSORS_HOOKS[-1]
+            self.tensor, self.packed = None, pack(tensor)
+        else:
+            self.tensor, self.packed, self.unpack_hook = tensor, None, None
 
     def unpack(self):
-        tensor = self.tensor
-        if tensor._version_counter.value != self.version:
+        tensor = self.tensor if self.unpack_hook is None else self.unpack_hook(self.packed)
+        if self.counter.value != self.version:
             raise RuntimeError(_modified_message(tensor, self.version, self.output_of))
         return tensor
 
@@ -438,8 +455,9 @@ def _connect(node: BackwardNode, args: tuple, outputs: list) -> None:
         output._grad_fn = node
         output._output_nr = output_nr
         output._requires_grad = True
+    produced = {id(output) for output in outputs if isinstance(output, Tensor)}
     for saved in node._saved:
-        if saved is not None and saved.tensor._grad_fn is node:
+        if saved is not None and saved.source in produced:
             saved.output_of = node
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from engine.autograd.function import AccumulateGrad, Node
+from engine.autograd.function import SAVED_TENSORS_HOOKS, AccumulateGrad, Node
 
 if TYPE_CHECKING:
     from engine.tensor import Tensor
@@ -27,8 +28,27 @@ def nodes(output: Tensor) -> list[Node]:
 
 
 def saved_tensors(node: Node) -> list[Tensor]:
-    """The tensors ``node`` saved for its backward formula (empty once backward freed them)."""
-    return [saved.tensor for saved in getattr(node, "_saved", []) if saved is not None]
+    """The tensors ``node`` saved for its backward formula (empty once backward freed them);
+    a tensor saved under ``saved_tensors_hooks`` is unpacked, as torch's ``_saved_*`` are."""
+    return [
+        saved.tensor if saved.unpack_hook is None else saved.unpack_hook(saved.packed)
+        for saved in getattr(node, "_saved", [])
+        if saved is not None
+    ]
+
+
+@contextlib.contextmanager
+def saved_tensors_hooks(pack_hook: Callable, unpack_hook: Callable) -> Iterator[None]:
+    """Inside the block, every tensor an op saves for backward is replaced by
+    ``pack_hook(tensor)``, and ``unpack_hook(packed)`` must give it back when backward needs it
+    (torch's ``torch.autograd.graph.saved_tensors_hooks``).  Contexts nest: the innermost pair
+    applies.  Packing to float16, to a file or to nothing at all (recomputing later, as
+    ``engine.utils.checkpoint`` does) are all built on this."""
+    SAVED_TENSORS_HOOKS.append((pack_hook, unpack_hook))
+    try:
+        yield
+    finally:
+        SAVED_TENSORS_HOOKS.pop()
 
 
 def saved_bytes(output: Tensor) -> int:
