@@ -201,6 +201,21 @@ def test_a_timeout_gives_the_exercises_own_hint():
     assert "visited" not in plain.message
 
 
+@needs_fork
+def test_the_check_runs_in_a_child_unless_told_otherwise(monkeypatch):
+    seen = []
+
+    def mul(a, b):
+        seen.append(os.getpid())
+        return _reference_mul(a, b)
+
+    assert grade("mul", mul, isolated=True).passed
+    assert seen == []  # appended in the child's copy of the list
+    monkeypatch.setenv("ENGINE_GRADING_IN_PROCESS", "1")
+    assert grade("mul", mul, isolated=True).passed
+    assert seen and set(seen) == {os.getpid()}
+
+
 def test_the_in_process_grade_names_exit_interrupt_and_memory():
     """Windows' path (no fork): the same verdicts, from inside."""
     assert "SystemExit: 5" in grade("mul", lambda a, b: sys.exit(5)).message
@@ -289,7 +304,8 @@ def test_the_shell_names_a_syntax_error_an_interrupt_and_a_missing_function(tmp_
     names = ["contiguous_strides", "storage_index", "broadcast_shapes"]
     results = {r.exercise: r.message for r in grade_notebook(path, names=names)}
     assert (
-        "code cell 2 has a syntax error on line 1 (expected ':')" in (results["contiguous_strides"])
+        "code cell 2 does not run: SyntaxError on line 1 (expected ':')"
+        in (results["contiguous_strides"])
     )
     assert "interrupted (KeyboardInterrupt)" in results["storage_index"]
     assert "no definition of 'broadcast_shapes'" in results["broadcast_shapes"]

@@ -378,10 +378,11 @@ def grade(
     ``isolated``: run the check in a forked copy of this process, under limits the candidate
     cannot lift (processor time, wall-clock time, memory: see ``engine/grading/limits.py``),
     so that nothing it does can hang or end this one.  Where ``os.fork`` does not exist
-    (Windows) the check runs here, under the timer alone.
+    (Windows), or ``ENGINE_GRADING_IN_PROCESS`` is set, the check runs here, under the timer
+    alone.
     """
     exercise = registered(name)
-    if isolated and limits.CAN_FORK:
+    if isolated and limits.use_fork():
 
         def job() -> dict:
             return vars(grade(name, candidate, time_limit_s))

@@ -63,6 +63,12 @@ MAX_MESSAGE_CHARS = 4000
 CAN_FORK = hasattr(os, "fork") and resource is not None
 
 
+def use_fork() -> bool:
+    """Whether checks run in a forked child: where the system can fork, unless the environment
+    variable ``ENGINE_GRADING_IN_PROCESS`` is set (to anything but ``0``)."""
+    return CAN_FORK and os.environ.get("ENGINE_GRADING_IN_PROCESS", "") in ("", "0")
+
+
 class ExerciseTimeout(Exception):
     """The learner's code used up its processor time (raised inside it by a timer signal)."""
 

@@ -129,8 +129,8 @@ def cell_problem(number: int, source: str, error: BaseException) -> str:
         text = (error.text or "").strip()
         shown = f": {text[:60]!r}" if text else ""
         return (
-            f"code cell {number} has a syntax error on line {error.lineno} ({error.msg}){shown}; "
-            "fix it and run the cell again"
+            f"code cell {number} does not run: SyntaxError on line {error.lineno} ({error.msg})"
+            f"{shown}; fix it and run the cell again"
         )
     first_line = source.strip().splitlines()[0] if source.strip() else ""
     if isinstance(error, SystemExit):
