@@ -205,3 +205,14 @@ def test_a_block_that_saves_differently_the_second_time_is_reported():
     out = checkpoint(moody, x, use_reentrant=False)
     with pytest.raises(RuntimeError, match="different number of tensors"):
         out.sum().backward()
+
+
+def test_a_second_backward_with_retain_graph_recomputes_like_torch():
+    x = engine.tensor([0.5, 1.0, 1.5], dtype=engine.float64, requires_grad=True)
+    xt = torch.tensor([0.5, 1.0, 1.5], dtype=torch.float64, requires_grad=True)
+    y = checkpoint(lambda t: (t * t).exp(), x, use_reentrant=False).sum()
+    yt = torch.utils.checkpoint.checkpoint(lambda t: (t * t).exp(), xt, use_reentrant=False).sum()
+    for _ in range(2):
+        y.backward(retain_graph=True)
+        yt.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad.tolist(), xt.grad.tolist(), rtol=1e-15)

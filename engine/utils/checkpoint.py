@@ -47,16 +47,22 @@ class _Recomputation:
         self.function, self.args, self.kwargs = function, args, kwargs
         self.rng_state = rng_state
         self.count = 0  # tensors packed by the first run
-        self.recomputed: list[Tensor] | None = None
+        self.recomputed: list[Tensor | None] | None = None
 
     def pack(self, tensor: Tensor) -> int:
         self.count += 1
         return self.count - 1
 
     def unpack(self, position: int) -> Tensor:
-        if self.recomputed is None:
+        if self.recomputed is None or self.recomputed[position] is None:
+            # first unpack of this backward (a second backward, with retain_graph, runs the
+            # block once more, as torch does)
             self.recomputed = self.run_again()
-        return self.recomputed[position]
+        tensor = self.recomputed[position]
+        # Each recomputed tensor is needed once per backward: drop it now, so that a segment's
+        # activations are freed one by one as its backward runs, not all at its end.
+        self.recomputed[position] = None
+        return tensor
 
     def run_again(self) -> list[Tensor]:
         saved: list[Tensor] = []
