@@ -216,6 +216,15 @@ def test_the_check_runs_in_a_child_unless_told_otherwise(monkeypatch):
     assert seen and set(seen) == {os.getpid()}
 
 
+@needs_fork
+def test_a_kernel_that_has_initialized_cuda_checks_in_process(monkeypatch):
+    """A forked child cannot use CUDA once its parent has initialized it."""
+    torch = pytest.importorskip("torch")
+    assert limits.use_fork()
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert not limits.use_fork()
+
+
 def test_the_in_process_grade_names_exit_interrupt_and_memory():
     """Windows' path (no fork): the same verdicts, from inside."""
     assert "SystemExit: 5" in grade("mul", lambda a, b: sys.exit(5)).message

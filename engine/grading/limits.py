@@ -65,8 +65,15 @@ CAN_FORK = hasattr(os, "fork") and resource is not None
 
 def use_fork() -> bool:
     """Whether checks run in a forked child: where the system can fork, unless the environment
-    variable ``ENGINE_GRADING_IN_PROCESS`` is set (to anything but ``0``)."""
-    return CAN_FORK and os.environ.get("ENGINE_GRADING_IN_PROCESS", "") in ("", "0")
+    variable ``ENGINE_GRADING_IN_PROCESS`` is set (to anything but ``0``) or this process has
+    initialized CUDA (a forked child cannot use it: the check would fail for that reason)."""
+    if not CAN_FORK or os.environ.get("ENGINE_GRADING_IN_PROCESS", "") not in ("", "0"):
+        return False
+    torch = sys.modules.get("torch")
+    try:
+        return not (torch is not None and torch.cuda.is_initialized())
+    except Exception:  # an unusual torch build: forking is still the safer choice
+        return True
 
 
 class ExerciseTimeout(Exception):
