@@ -2,6 +2,8 @@
 binary math, norms and products) against torch: values, dtypes, output strides and errors, on
 random, non-contiguous and empty inputs of every dtype."""
 
+import functools
+import operator
 import pathlib
 import sys
 
@@ -278,4 +280,62 @@ def test_logical_ops_like_torch(name, pairs):
         lambda: getattr(engine, name)(ours, other),
         lambda: getattr(torch, name)(theirs, torch_other),
         same_tensor,
+    )
+
+
+BITWISE = {
+    "and": operator.and_,
+    "or": operator.or_,
+    "xor": operator.xor,
+    "lshift": operator.lshift,
+    "rshift": operator.rshift,
+    "gcd": lambda a, b: a.gcd(b),
+    "lcm": lambda a, b: a.lcm(b),
+}
+
+
+@pytest.mark.parametrize("name", BITWISE)
+@settings(max_examples=25, deadline=None)
+@given(
+    pairs=broadcastable_pairs(ALL_NAMES),
+    second=st.sampled_from(ALL_NAMES),
+    number=st.sampled_from([3, -1, 70, True]),
+)
+def test_bitwise_ops_like_torch(name, pairs, second, number):
+    operation = BITWISE[name]
+    (ours, theirs), (other, torch_other) = pairs
+    other, torch_other = other.to(getattr(engine, second)), torch_other.to(getattr(torch, second))
+    check_like_torch(
+        lambda: operation(ours, other), lambda: operation(theirs, torch_other), same_tensor
+    )
+    if name not in ("gcd", "lcm"):  # torch takes tensors only there
+        check_like_torch(lambda: operation(ours, number), lambda: operation(theirs, number))
+        check_like_torch(lambda: operation(number, ours), lambda: operation(number, theirs))
+
+
+@settings(max_examples=25, deadline=None)
+@given(pair=tensor_pairs(ALL_NAMES, max_steps=3))
+def test_invert_and_bitwise_not_like_torch(pair):
+    ours, theirs = pair
+    check_like_torch(lambda: ~ours, lambda: ~theirs, same_tensor)
+    check_like_torch(
+        lambda: engine.bitwise_not(ours), lambda: torch.bitwise_not(theirs), same_tensor
+    )
+    assert (~engine.tensor([1, 2], dtype=engine.int32)).dtype is engine.int32
+
+
+def test_shifts_past_the_bit_width_like_torch():
+    for dtype in ("int8", "uint8", "int32", "int64"):
+        values, shifts = [1, 5, 100, 127], [-1, 7, 8, 70]
+        ours = engine.tensor(values, dtype=getattr(engine, dtype))
+        theirs = torch.tensor(values, dtype=getattr(torch, dtype))
+        amounts, torch_amounts = engine.tensor(shifts), torch.tensor(shifts)
+        for operation in (operator.lshift, operator.rshift):
+            check_like_torch(
+                functools.partial(operation, ours, amounts),
+                functools.partial(operation, theirs, torch_amounts),
+            )
+    check_like_torch(
+        lambda: engine.tensor([-128], dtype=engine.int8) >> 9,
+        lambda: torch.tensor([-128], dtype=torch.int8) >> 9,
     )

@@ -1018,6 +1018,108 @@ def logical_xor(input: Tensor, other: Tensor) -> Tensor:
     )
 
 
+# ------------------------------------------------------------------ integer and bitwise
+# Integer and bool ops: not differentiable, so plain kernels (no table entry, no grad_fn).
+def _integer_kernel(numpy_function, input: Operand, other: Operand, kernel_name: str) -> Tensor:
+    """``numpy_function`` over the promoted dtype, which must be integer (or bool, unless the
+    kernel has no bool version): torch has no floating kernels for these."""
+    dtype = dtypes.result_type(input, other)
+    if dtype.is_floating_point or (dtype is dtypes.bool and kernel_name != "bitwise"):
+        name = f"{kernel_name}_cpu" if kernel_name != "bitwise" else f"{numpy_function.__name__}"
+        raise NotImplementedError(f"\"{name}\" not implemented for '{dtype.scalar_type_name}'")
+    return compute(numpy_function, (input, other), dtype)
+
+
+def _bitwise(kernel_name: str, numpy_function):
+    def kernel(values: np.ndarray, others: np.ndarray) -> np.ndarray:
+        return numpy_function(values, others)
+
+    kernel.__name__ = kernel_name
+    return kernel
+
+
+_AND = _bitwise("bitwise_and_cpu", np.bitwise_and)
+_OR = _bitwise("bitwise_or_cpu", np.bitwise_or)
+_XOR = _bitwise("bitwise_xor_cpu", np.bitwise_xor)
+
+
+def bitwise_and(input: Operand, other: Operand) -> Tensor:
+    """Elementwise ``&`` of integer or bool tensors (bool: logical and), broadcasting."""
+    return _integer_kernel(_AND, input, other, "bitwise")
+
+
+def bitwise_or(input: Operand, other: Operand) -> Tensor:
+    """Elementwise ``|`` of integer or bool tensors, broadcasting."""
+    return _integer_kernel(_OR, input, other, "bitwise")
+
+
+def bitwise_xor(input: Operand, other: Operand) -> Tensor:
+    """Elementwise ``^`` of integer or bool tensors, broadcasting."""
+    return _integer_kernel(_XOR, input, other, "bitwise")
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """Elementwise ``~``: the bits flipped (integers), ``not`` (bool)."""
+    if input.dtype.is_floating_point:
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{input.dtype.scalar_type_name}'"
+        )
+    return _unary(np.invert, input, input.dtype)
+
+
+def invert(input: Tensor) -> Tensor:
+    """The ``~`` operator: :func:`bitwise_not`, a TypeError for floating tensors (as torch)."""
+    if input.dtype.is_floating_point:
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return bitwise_not(input)
+
+
+def _shift_width(values: np.ndarray) -> int:
+    return values.dtype.itemsize * 8
+
+
+def _left_shift_values(values: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    # Shifting by a negative amount or by the width or more gives 0 in torch (C++ would be UB).
+    width = _shift_width(values)
+    inside = (shifts >= 0) & (shifts < width)
+    shifted = np.left_shift(values, np.clip(shifts, 0, width - 1).astype(values.dtype))
+    return np.where(inside, shifted, 0).astype(values.dtype)
+
+
+def _right_shift_values(values: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    # By a negative amount or by the width or more: the sign fills every bit (0 or -1).
+    width = _shift_width(values)
+    outside = (shifts < 0) | (shifts >= width)
+    shifted = np.right_shift(values, np.where(outside, width - 1, shifts).astype(values.dtype))
+    if values.dtype.kind == "u":
+        shifted = np.where(outside, 0, shifted)
+    return shifted.astype(values.dtype)
+
+
+def bitwise_left_shift(input: Operand, other: Operand) -> Tensor:
+    """``input << other`` (integers), wrapping around on overflow; shifts by a negative amount
+    or by the bit width or more give 0."""
+    return _integer_kernel(_left_shift_values, input, other, "lshift")
+
+
+def bitwise_right_shift(input: Operand, other: Operand) -> Tensor:
+    """``input >> other`` (integers, arithmetic: the sign is kept; shifts by a negative amount
+    or by the bit width or more leave only the sign)."""
+    return _integer_kernel(_right_shift_values, input, other, "rshift")
+
+
+def gcd(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise greatest common divisor of integers (non-negative; ``gcd(0, 0) = 0``)."""
+    return _integer_kernel(np.gcd, input, other, "gcd")
+
+
+def lcm(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise least common multiple of integers (non-negative)."""
+    return _integer_kernel(np.lcm, input, other, "lcm")
+
+
 # ----------------------------------------------------------------- selection and clamping
 def _winner_grad(grad: Tensor, mine: Tensor, theirs: Tensor, loses) -> Tensor:
     """maximum/minimum: an operand gets the gradient where it won, half of it on ties."""
