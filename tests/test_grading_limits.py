@@ -121,6 +121,23 @@ def test_an_answer_that_waits_is_killed_at_the_deadline():
 
 
 @needs_fork
+def test_interrupting_the_kernel_ends_the_check_with_a_verdict():
+    """Jupyter's stop button sends SIGINT to the kernel: the check's child is ended and the
+    verdict says so, instead of a traceback or a child left running."""
+    import threading
+
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        result = grade("mul", _sleeps, time_limit_s=1, isolated=True)
+    finally:
+        timer.cancel()
+    assert result.message.startswith("interrupted (KeyboardInterrupt)"), result.message
+    assert time.monotonic() - started < 4
+
+
+@needs_fork
 def test_check_prints_the_verdict_and_the_process_survives(capsys, load):
     check("mul", lambda a, b: os._exit(0), time_limit_s=1)
     check("mul", _reference_mul, time_limit_s=1)
