@@ -755,6 +755,7 @@ _METHODS = {
     "masked_select": scatter.masked_select,
     "scatter": scatter.scatter,
     "scatter_add": scatter.scatter_add,
+    "scatter_reduce": scatter.scatter_reduce,
     "index_add": scatter.index_add,
     "index_copy": scatter.index_copy,
     "index_fill": scatter.index_fill,

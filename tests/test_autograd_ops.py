@@ -45,6 +45,14 @@ def cdist(a, b, p=2.0):
     return torch.linalg.vector_norm(a.unsqueeze(-2) - b.unsqueeze(-3), p, -1)
 
 
+def scatter_prod(a, index, b):
+    # torch.func.jvp of scatter_reduce(prod) is zero (a torch bug): compare with the same
+    # product as exp of a sum of logs (the inputs are positive).
+    if isinstance(a, engine.Tensor):
+        return a.scatter_reduce(1, index, b, "prod")
+    return a.log().scatter_reduce(1, index, b.log(), "sum").exp()
+
+
 def set_first_row(a, b):
     c = a * 1.0  # a non-leaf, so it may be written in place
     c[0] = b
@@ -299,6 +307,31 @@ OPS = [
         "index_put_accumulate",
         lambda a, b: a.index_put((lib(a).tensor([0, 0]),), b, accumulate=True),
         [normal((2, 3)), normal((3,))],
+    ),
+    (
+        "scatter_reduce_sum",
+        lambda a, b: a.scatter_reduce(1, lib(a).tensor([[2, 2], [0, 1]]), b, "sum"),
+        [normal((2, 3)), normal((2, 2))],
+    ),
+    (
+        "scatter_reduce_mean",
+        lambda a, b: a.scatter_reduce(0, lib(a).tensor([[1, 1, 0]]), b, "mean", include_self=False),
+        [normal((2, 3)), normal((1, 3))],
+    ),
+    (
+        "scatter_reduce_prod",
+        lambda a, b: scatter_prod(a, lib(a).tensor([[0, 0], [2, 1]]), b),
+        [positive((2, 3)), positive((2, 2))],
+    ),
+    (
+        "scatter_reduce_amax",
+        lambda a, b: a.scatter_reduce(1, lib(a).tensor([[0, 0], [2, 1]]), b, "amax"),
+        [distinct((2, 3)), between(-1.2, 0.5, (2, 2))],
+    ),
+    (
+        "scatter_reduce_amin",
+        lambda a, b: a.scatter_reduce(0, lib(a).tensor([[1, 0, 1]]), b, "amin", include_self=False),
+        [distinct((2, 3)), normal((1, 3))],
     ),
     ("masked_fill_", lambda a: (a * 1.0).masked_fill_(a < 0, 0.5), [distinct((2, 3))]),
     ("tril", lambda a: a.tril(), [normal((3, 3))]),

@@ -262,3 +262,37 @@ def test_graph_node_names_like_torch(name):
     ours = calls[name](engine.ones(2, 2, requires_grad=True), engine)
     theirs = calls[name](torch.ones(2, 2, requires_grad=True), torch)
     assert type(ours.grad_fn).__name__ == theirs.grad_fn.name()
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@settings(max_examples=25, deadline=None)
+@given(case=gather_cases(), include_self=st.booleans(), seed=st.integers(0, 2**16))
+def test_scatter_reduce_like_torch(reduce, case, include_self, seed):
+    (ours, theirs), dim, (index, torch_index) = case
+    src = np.random.default_rng(seed).integers(-3, 4, tuple(index.shape))
+    source, torch_source = engine.tensor(src).to(ours.dtype), torch.tensor(src).to(theirs.dtype)
+    check_like_torch(
+        lambda: ours.scatter_reduce(dim, index, source, reduce, include_self=include_self),
+        lambda: theirs.scatter_reduce(
+            dim, torch_index, torch_source, reduce, include_self=include_self
+        ),
+        same,
+    )
+
+
+def test_scatter_reduce_errors_and_ties_like_torch():
+    ours, theirs = both([1.0, 5.0, 3.0])
+    index, torch_index = engine.tensor([0, 0, 2]), torch.tensor([0, 0, 2])
+    check_like_torch(
+        lambda: ours.scatter_reduce(0, index, ours, "median"),
+        lambda: theirs.scatter_reduce(0, torch_index, theirs, "median"),
+    )
+    # amax with ties: the gradient is shared evenly among the tied values, as in torch.
+    ours = engine.tensor([5.0, 1.0, 5.0], requires_grad=True)
+    theirs = torch.tensor([5.0, 1.0, 5.0], requires_grad=True)
+    sources = engine.tensor([5.0, 5.0], requires_grad=True)
+    torch_sources = torch.tensor([5.0, 5.0], requires_grad=True)
+    ours.scatter_reduce(0, engine.tensor([0, 0]), sources, "amax").sum().backward()
+    theirs.scatter_reduce(0, torch.tensor([0, 0]), torch_sources, "amax").sum().backward()
+    assert ours.grad.tolist() == theirs.grad.tolist()
+    assert sources.grad.tolist() == torch_sources.grad.tolist()

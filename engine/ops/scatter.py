@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine import dtypes, layout
+from engine.autograd import grad_mode
+from engine.autograd.function import Function
 from engine.ops import elementwise, table
 from engine.ops.indexing import Gather, IndexPut, ScatterAdd, getitem, setitem
 from engine.ops.iterator import Operand, empty_strided_copy, wrap
@@ -502,3 +504,135 @@ for _name, _function in (
     table.register(_name, _function)
 table.register("gather", GatherDim)
 table.register("index_put", IndexPutOp)
+
+
+# ------------------------------------------------------------------------ scatter_reduce
+_REDUCTIONS = {
+    "sum": (np.add, 0),
+    "prod": (np.multiply, 1),
+    "mean": (np.add, 0),
+    "amax": (np.maximum, -np.inf),
+    "amin": (np.minimum, np.inf),
+}
+
+
+def _identity(reduce: str, dtype) -> object:
+    start = _REDUCTIONS[reduce][1]
+    if np.isinf(start) and not dtype.is_floating_point:
+        info = dtypes.iinfo(dtype)
+        return info.min if start < 0 else info.max
+    return start
+
+
+class ScatterReduce(Function):
+    """``scatter_reduce``: each ``src[p]`` combined (sum, prod, mean, amax, amin) into the
+    element of ``input`` that ``index`` names, ``input``'s own value included unless
+    ``include_self`` is False.  Saves the inputs and the result for the backward, which is
+    torch's ``scatter_reduce_backward`` (prod assumes no zeros)."""
+
+    node_name = "ScatterReduceBackward0"
+
+    @staticmethod
+    def forward(ctx, input, src, positions, reduce: str, include_self: bool):
+        ufunc, _ = _REDUCTIONS[reduce]
+        flat = input._array().reshape(-1).copy()
+        touched = np.zeros(flat.shape, dtype=bool)
+        touched[positions.reshape(-1)] = True
+        if not include_self:
+            flat[touched] = _identity(reduce, input.dtype)
+        values = np.broadcast_to(src._array(), positions.shape).reshape(-1)
+        ufunc.at(flat, positions.reshape(-1), values.astype(flat.dtype))
+        counts = np.zeros(flat.shape, dtype=np.int64)
+        np.add.at(counts, positions.reshape(-1), 1)
+        counts += 1 if include_self else 0
+        if reduce == "mean":
+            divisor = np.maximum(counts, 1)
+            if input.dtype.is_floating_point:
+                flat = flat / divisor
+            else:
+                flat = np.floor_divide(flat, divisor)
+        ctx.positions, ctx.reduce, ctx.include_self = positions, reduce, include_self
+        ctx.touched = touched.reshape(input.shape)
+        ctx.counts = counts.reshape(input.shape)
+        result = wrap(flat.reshape(input.shape).astype(input._storage.dtype), input.dtype)
+        ctx.save_for_backward(input, src, result)
+        if grad_mode.FORWARD_AD.active:  # what the JVP reads
+            ctx.primals = (input, src, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        input, src, result = ctx.saved_tensors
+        return (*_scatter_reduce_grads(ctx, grad, input, src, result), None, None, None)
+
+    @staticmethod
+    def jvp(ctx, input_t, src_t, *no_tangents) -> Tensor:
+        input, src, result = ctx.primals
+        input_t = input * 0 if input_t is None else input_t
+        src_t = src * 0 if src_t is None else src_t
+        grad_input, grad_src = _scatter_reduce_grads(ctx, None, input, src, result)
+        own = input_t * grad_input
+        others = ScatterAdd.apply(src_t * grad_src, ctx.positions, tuple(input.shape), False)
+        return own + others
+
+
+def _scatter_reduce_grads(
+    ctx, grad: Tensor | None, input: Tensor, src: Tensor, result: Tensor
+) -> tuple:
+    """The gradients of ``(input, src)`` for ``grad`` (None: the local derivatives, for the
+    JVP, which multiplies them by the tangents)."""
+    reduce, positions = ctx.reduce, ctx.positions
+    kept = Tensor._from_array(~ctx.touched) if not ctx.include_self else None
+    counts = Tensor._from_array(ctx.counts.astype(np.float64)).to(input.dtype)
+    ones = input.new_ones(input.shape)
+    grad = ones if grad is None else grad
+    if reduce == "sum":
+        grad_input, grad_src = grad, Gather.apply(grad, positions)
+    elif reduce == "mean":
+        share = grad / elementwise.maximum(counts, ones)
+        grad_input, grad_src = share, Gather.apply(share, positions)
+    elif reduce == "prod":
+        scaled = grad * result
+        grad_input = scaled / input
+        grad_src = Gather.apply(scaled, positions) / src
+    else:
+        value = Gather.apply(result, positions)
+        self_wins = elementwise.eq(input, result)
+        if kept is not None:
+            self_wins = elementwise.logical_and(self_wins, kept)
+        src_wins = elementwise.eq(src, value)
+        winners = self_wins.to(input.dtype) + ScatterAdd.apply(
+            src_wins.to(input.dtype), positions, tuple(input.shape), False
+        )
+        share = grad / winners
+        grad_input = elementwise.where(self_wins, share, 0.0)
+        grad_src = elementwise.where(src_wins, Gather.apply(share, positions), 0.0)
+    if kept is not None and reduce != "amax" and reduce != "amin":
+        grad_input = elementwise.where(kept, grad_input, 0.0)
+    return grad_input, grad_src
+
+
+def scatter_reduce(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    src: Tensor,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Tensor:
+    """A copy of ``input`` with each ``src[p]`` combined into the element ``p`` names along
+    ``dim`` by ``reduce`` (``"sum"``, ``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``), the
+    element's own value included unless ``include_self`` is False."""
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    dim = layout.wrap_dim(dim, input.ndim)
+    positions = _along_dim(tuple(input.shape), dim, index, "scatter", True)
+    _check_same_dtype(input, src, "scatter_reduce")
+    part = _source_part(src, tuple(index.shape), "scatter_reduce")
+    return ScatterReduce.apply(input, part, positions, reduce, include_self)
+
+
+table.register("scatter_reduce", ScatterReduce)
