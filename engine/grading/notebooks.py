@@ -8,8 +8,12 @@ output discarded.  Each cell runs on its own: a cell that raises or does not par
 the exercises that needed what it defines, as it would in Jupyter.
 
 **One process per exercise**, started fresh, so that code which loops forever, exhausts memory
-or crashes the interpreter costs one exercise, not the whole report; it is killed after a hard
-time limit.
+or crashes the interpreter costs one exercise, not the whole report.  At most one runs per CPU,
+each with one thread per numerical library.  Each limits itself before any notebook code runs
+(``limits.py``): processor time for the cells (:data:`CELLS_TIME_LIMIT_S`) and then for the
+check, enforced by the kernel (``RLIMIT_CPU``), and address space; the parent kills a worker
+that is still alive, and no longer computing, at its wall-clock deadline.  How a worker ended
+(a signal, an exit status, the deadline) becomes a verdict that says so.
 
 **What the learner's code cannot forge** (the threat model the README states): the worker takes
 its copy of the check before any notebook code runs, puts back every grading module as it was
