@@ -50,6 +50,7 @@ MODULES = [
     "engine.nn.modules.normalization",
     "engine.nn.modules.rnn",
     "engine.nn.modules.transformer",
+    "engine.nn.modules.loss",
     "engine.serialization",
     "engine.optim.optimizer",
     "engine.optim.algorithms",

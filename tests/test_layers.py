@@ -68,6 +68,7 @@ LAYERS = [
         "engine.nn.modules.normalization",
         "engine.nn.modules.rnn",
         "engine.nn.modules.transformer",
+        "engine.nn.modules.loss",
         "engine.nn.modules",
         "engine.nn.utils.parametrize",
         "engine.nn.utils.parametrizations",

@@ -106,6 +106,22 @@ from engine.nn.modules import (
     ZeroPad1d,
     ZeroPad2d,
 )
+from engine.nn.modules.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CosineSimilarity,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    MSELoss,
+    NLLLoss,
+    PairwiseDistance,
+    SmoothL1Loss,
+    TripletMarginLoss,
+)
 from engine.nn.parameter import Parameter, UninitializedParameter
 
 __all__ = [
@@ -209,4 +225,22 @@ __all__ = [
     "init",
     "modules",
     "utils",
+]
+
+# The loss modules (engine/nn/modules/loss.py).
+__all__ += [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "MarginRankingLoss",
+    "NLLLoss",
+    "PairwiseDistance",
+    "SmoothL1Loss",
+    "TripletMarginLoss",
 ]

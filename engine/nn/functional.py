@@ -16,6 +16,11 @@
   ``interpolate`` (nearest, nearest-exact, linear, bilinear, area);
 - normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``;
 - attention: ``scaled_dot_product_attention`` (causal mask), ``multi_head_attention_forward``.
+- losses: ``mse_loss``, ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``cross_entropy``,
+  ``nll_loss``, ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``kl_div``,
+  ``cosine_embedding_loss``, ``margin_ranking_loss``, ``triplet_margin_loss``, with
+  ``cosine_similarity`` and ``pairwise_distance`` (torch's reductions, options and errors;
+  cross-entropy through the stable ``log_softmax``, BCE-with-logits through ``logsigmoid``).
 
 Piecewise activations are written with ``where`` so that the gradient at a kink is the one
 torch's backward formula gives (``leaky_relu``'s slope at 0, ``hardtanh``'s zero at its
@@ -29,6 +34,7 @@ is the soft sample's (the straight-through trick: ``y_hard - y_soft.detach() + y
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -1540,3 +1546,522 @@ def _linear(input: Tensor, dim: int, size: int, scale: float, align_corners: boo
         input[before + (as_tensor(low),)] * (1 - weight)
         + input[before + (as_tensor(high),)] * weight
     )
+
+
+# ------------------------------------------------------------------------------- losses
+# torch's reductions: "none" keeps the per-element loss, "mean" averages it, "sum" adds it up;
+# the legacy size_average/reduce arguments map onto them with torch's deprecation warning.
+def _reduction_from_legacy(size_average: bool | None, reduce: bool | None) -> str:
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use "
+        f"reduction='{reduction}' instead.",
+        stacklevel=3,
+    )
+    return reduction
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_target_size(input: Tensor, target: Tensor) -> None:
+    if target.size() != input.size():
+        warnings.warn(
+            f"Using a target size ({target.size()}) that is different to the input size "
+            f"({input.size()}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
+
+
+def _broadcast_pair(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    shape = layout.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    return input.expand(shape), target.expand(shape)
+
+
+def _weighted_regression(
+    errors: Tensor, input: Tensor, weight: Tensor | None, reduction: str, mean_by_weight: bool
+) -> Tensor:
+    if weight is None:
+        return _reduce(errors, reduction)
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    weighted = errors * weight
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(
+            f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'."
+        )
+    if reduction == "mean" and mean_by_weight:
+        return weighted.sum() / weight.sum()
+    return _reduce(weighted, reduction)
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Squared error ``(input - target) ** 2``, reduced (``weight``: elementwise weights;
+    the mean is then divided by their sum, as torch)."""
+    _warn_target_size(input, target)
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    input_, target_ = _broadcast_pair(input, target)
+    return _weighted_regression((input_ - target_) ** 2, input, weight, reduction, True)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Absolute error ``|input - target|``, reduced (``weight`` as in :func:`mse_loss`)."""
+    _warn_target_size(input, target)
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    input_, target_ = _broadcast_pair(input, target)
+    return _weighted_regression((input_ - target_).abs(), input, weight, reduction, True)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """``0.5 * z**2 / beta`` where ``z = |input - target| < beta``, else ``z - 0.5 * beta``
+    (the L1 loss for ``beta=0``)."""
+    _warn_target_size(input, target)
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    input_, target_ = _broadcast_pair(input, target)
+    difference = input_ - target_
+    z = difference.abs()
+    if beta == 0.0:
+        return _reduce(z, reduction)
+    loss = where(z < beta, 0.5 * difference * difference / beta, z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """``0.5 * z**2`` where ``z = |input - target| < delta``, else ``delta * (z - 0.5 *
+    delta)``: ``delta`` times the smooth L1 loss with ``beta=delta``."""
+    _warn_target_size(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    input_, target_ = _broadcast_pair(input, target)
+    difference = input_ - target_
+    z = difference.abs()
+    loss = where(z < delta, 0.5 * difference * difference, delta * (z - 0.5 * delta))
+    return _weighted_regression(loss, input, weight, reduction, False)
+
+
+def _class_weight(weight: Tensor | None, classes: int, prefix: str = "") -> None:
+    if weight is not None and (weight.dim() != 1 or weight.numel() != classes):
+        raise RuntimeError(
+            f"{prefix}weight tensor should be defined either for all {classes} classes or no "
+            f"classes but got weight tensor of shape: {list(weight.shape)}"
+        )
+
+
+def _check_nll_shapes(input: Tensor, target: Tensor) -> None:
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() != 1 and input.size(0) != target.size(0):
+        raise ValueError(
+            f"Expected input batch_size ({input.size(0)}) to match target batch_size "
+            f"({target.size(0)})."
+        )
+    if target.dtype not in (dtypes.int64, dtypes.uint8):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {target.dtype.scalar_type_name}"
+        )
+    if input.dim() <= 2:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    elif tuple(target.shape) != (input.size(0), *input.shape[2:]):
+        if input.dim() == 4:
+            raise RuntimeError(
+                f"size mismatch (got input: {list(input.shape)} , target: {list(target.shape)}"
+            )
+        raise RuntimeError(
+            f"Expected target size {[input.size(0), *input.shape[2:]]}, got {list(target.shape)}"
+        )
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices: ``-weight[t] * input[n, t]`` for
+    log-probabilities ``input`` of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)``; targets
+    equal to ``ignore_index`` count zero, and the mean divides by the summed weights of the
+    other targets (NaN when every target is ignored, as in torch)."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    _check_nll_shapes(input, target)
+    class_dim = 0 if input.dim() == 1 else 1
+    classes = input.size(class_dim)
+    _class_weight(weight, classes)
+    target = target.long()
+    ignored = target == ignore_index
+    values = target.numpy()[~ignored.numpy()]
+    bad = values[(values < 0) | (values >= classes)]
+    if bad.size:
+        raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+    safe = target.masked_fill(ignored, 0)
+    picked = input.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)
+    keep = ignored.logical_not().to(input.dtype)
+    if weight is None:
+        weights = keep
+    else:
+        weights = weight.to(input.dtype)[safe] * keep
+    loss = -picked * weights
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    total = weights.sum()
+    if total.item() == 0:  # every target ignored: NaN, as torch, with a zero gradient
+        return loss.sum() + math.nan
+    return loss.sum() / total
+
+
+def _class_shape(input: Tensor, class_dim: int, weight: Tensor) -> Tensor:
+    shape = [1] * input.dim()
+    shape[class_dim] = weight.numel()
+    return weight.to(input.dtype).view(shape)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits ``input`` (``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)``) with
+    class indices, or with class probabilities (a float ``target`` of ``input``'s shape), as
+    torch: ``log_softmax`` (a stable logsumexp, finite for any finite logits) then
+    :func:`nll_loss`; ``label_smoothing`` mixes in the uniform distribution (with indices:
+    ``(1 - eps) * nll + eps / C * sum_c -weight[c] * logp[c]``)."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    class_dim = 0 if input.dim() == 1 else 1
+    if input.dim() >= 1 and tuple(input.shape) == tuple(target.shape):
+        if not target.dtype.is_floating_point:
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{target.dtype.scalar_type_name}"
+            )
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        classes = input.size(class_dim)
+        _class_weight(weight, classes, "cross_entropy: ")
+        if label_smoothing > 0.0:
+            if label_smoothing > 1.0:
+                raise RuntimeError(
+                    f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+                )
+            target = target * (1 - label_smoothing) + (label_smoothing / classes)
+        logp = log_softmax(input, class_dim)
+        terms = logp * target
+        if weight is not None:
+            terms = terms * _class_shape(input, class_dim, weight)
+        if reduction == "none":
+            return -terms.sum(class_dim)
+        if reduction == "sum":
+            return -terms.sum()
+        if input.numel() == 0:
+            return -terms.sum() * math.nan
+        return -terms.sum() / (input.numel() // classes)
+    if label_smoothing > 0.0 and label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() < 1:
+        _check_nll_shapes(input, target)
+    logp = log_softmax(input, class_dim)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0.0:
+        return nll
+    classes = input.size(class_dim)
+    if weight is not None:
+        smooth = -(logp * _class_shape(input, class_dim, weight)).sum(class_dim)
+    else:
+        smooth = -logp.sum(class_dim)
+    ignored = target == ignore_index
+    smooth = smooth.masked_fill(ignored, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            kept = target.numpy()[~ignored.numpy()]
+            smooth = smooth.sum() / weight.to(input.dtype)[as_tensor(kept)].sum()
+        else:
+            smooth = smooth.sum() / ignored.logical_not().sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
+
+
+def _log_clamped(x: Tensor) -> Tensor:
+    """``max(log(x), -100)`` (torch's BCE clamp), without a 0/0 gradient at ``x = 0``."""
+    positive = x > 0
+    return where(positive, where(positive, x, 1.0).log(), -100.0).clamp(min=-100.0)
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``-weight * (t * log(p) + (1 - t) * log(1 - p))`` for probabilities ``p`` in
+    ``[0, 1]``, each log clamped at -100 as in torch."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    if target.size() != input.size():
+        raise ValueError(
+            f"Using a target size ({target.size()}) that is different to the input size "
+            f"({input.size()}) is deprecated. Please ensure they have the same size."
+        )
+    values = input.detach().numpy()
+    if ((values < 0) | (values > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = -(target * _log_clamped(input) + (1 - target) * _log_clamped(1 - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """BCE of ``sigmoid(input)`` computed from the logits as torch does:
+    ``(1 - t) * x - log_weight * logsigmoid(x)`` with ``log_weight = 1 + (pos_weight - 1) *
+    t``; ``logsigmoid(x) = min(x, 0) - log1p(exp(-|x|))`` stays exact for any logit, where
+    ``log(sigmoid(x))`` overflows."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    if target.size() != input.size():
+        raise ValueError(
+            f"Target size ({target.size()}) must be the same as input size ({input.size()})"
+        )
+    log_sigmoid = logsigmoid(input)
+    if pos_weight is not None:
+        log_sigmoid = log_sigmoid * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input - log_sigmoid
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Pointwise KL divergence ``target * (log(target) - input)`` for log-probabilities
+    ``input`` (``0 * log 0 = 0``); ``log_target``: the target is given as log-probabilities;
+    ``"batchmean"`` divides the sum by the batch size (the mathematical KL), ``"mean"`` by the
+    number of elements (torch warns)."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    else:
+        if reduction == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the "
+                "support size.'batchmean' divides only by the batch size, and aligns with the "
+                "KL div math definition.'mean' will be changed to behave the same as "
+                "'batchmean' in the next major release.",
+                stacklevel=2,
+            )
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target.xlogy(target) - target * input
+    if reduction == "batchmean":
+        reduced = loss.sum()
+        return reduced / input.size(0) if input.dim() != 0 else reduced
+    return _reduce(loss, reduction)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps))`` along ``dim``, broadcasting; as
+    torch, each vector is divided by its (clamped) norm first, and the clamp is invisible to
+    the gradient (torch clamps in place under no_grad)."""
+    x1, x2 = _broadcast_pair(x1, x2)
+
+    def unit(x: Tensor) -> Tensor:
+        length = norm(x, 2, dim, keepdim=True)
+        return x / (length + (length.clamp(min=eps) - length).detach())
+
+    return (unit(x1) * unit(x2)).sum(dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """``||x1 - x2 + eps||_p`` along the last dimension, broadcasting."""
+    last = max(x1.dim(), x2.dim()) - 1
+    return norm(x1 - x2 + eps, p, last if last >= 0 else None, keepdim)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where
+    ``target == -1`` (torch's cosine with ``1e-12`` added to each squared norm)."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    target_dim = target.dim()
+    if target_dim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if target_dim == 1 and not (input1.dim() == 2 and input2.dim() == 2):
+        raise RuntimeError(
+            "1D target tensor expects 2D input tensors, but found inputs with sizes "
+            f"{list(input1.shape)} and {list(input2.shape)}."
+        )
+    if target_dim == 0 and not (input1.dim() == 1 and input2.dim() == 1):
+        raise RuntimeError(
+            "0D target tensor expects 1D input tensors, but found inputs with sizes "
+            f"{list(input1.shape)} and {list(input2.shape)}."
+        )
+    product = (input1 * input2).sum(target_dim)
+    square1 = (input1 * input1).sum(target_dim) + 1e-12
+    square2 = (input2 * input2).sum(target_dim) + 1e-12
+    cos = product / (square1 * square2).sqrt()
+    zeros = cos.new_zeros(())
+    positive = where(target == 1, 1 - cos, zeros)
+    negative = where(target == -1, (cos - margin).clamp(min=0), zeros)
+    return _reduce(positive + negative, reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``, target in {1, -1}."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.size()}, input2: {input2.size()}, target: {target.size()} "
+        )
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(0, margin + d(a, p) - d(a, n))`` with :func:`pairwise_distance`; ``swap`` uses
+    ``min(d(a, n), d(p, n))`` as the negative distance."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    dims = (anchor.dim(), positive.dim(), negative.dim())
+    if len(set(dims)) != 1:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
+            f"{dims[2]}D inputs"
+        )
+    distance_positive = pairwise_distance(anchor, positive, p, eps)
+    distance_negative = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        distance_negative = minimum(
+            distance_negative, pairwise_distance(positive, negative, p, eps)
+        )
+    return _reduce((margin + distance_positive - distance_negative).clamp(min=0), reduction)
+
+
+__all__ += [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cosine_similarity",
+    "cross_entropy",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "margin_ranking_loss",
+    "mse_loss",
+    "nll_loss",
+    "pairwise_distance",
+    "smooth_l1_loss",
+    "triplet_margin_loss",
+]

@@ -52,6 +52,22 @@ from engine.nn.modules.linear import (
     Linear,
     NonDynamicallyQuantizableLinear,
 )
+from engine.nn.modules.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CosineSimilarity,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    MSELoss,
+    NLLLoss,
+    PairwiseDistance,
+    SmoothL1Loss,
+    TripletMarginLoss,
+)
 from engine.nn.modules.module import Module
 from engine.nn.modules.normalization import (
     BatchNorm1d,
@@ -199,4 +215,22 @@ __all__ = [
     "Upsample",
     "ZeroPad1d",
     "ZeroPad2d",
+]
+
+# The loss modules (engine/nn/modules/loss.py).
+__all__ += [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "MarginRankingLoss",
+    "NLLLoss",
+    "PairwiseDistance",
+    "SmoothL1Loss",
+    "TripletMarginLoss",
 ]
