@@ -319,7 +319,7 @@ def test_a_first_import_of_torch_fits_the_shell_limits(tmp_path):
     assert result.passed, result.message
 
 
-def test_the_shell_names_a_syntax_error_an_interrupt_and_a_missing_function(tmp_path):
+def test_the_shell_names_a_syntax_error_an_interrupt_and_a_missing_function(tmp_path, load):
     path = notebook(
         tmp_path,
         "02_tensors.ipynb",
@@ -372,7 +372,7 @@ def test_a_check_cell_for_an_undefined_function_prints_a_verdict():
     assert name_error_verdict(other, 'check("mul", mul)') is None
 
 
-def test_the_name_error_hook_works_in_an_ipython_shell():
+def test_the_name_error_hook_works_in_an_ipython_shell(load):
     program = textwrap.dedent(
         """
         from IPython.core.interactiveshell import InteractiveShell
