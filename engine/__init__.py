@@ -16,7 +16,8 @@ The package is built in layers, each importing only the ones below it (checked b
    op's kernel and VJP formulas in one entry) and every op;
 5. the backward engine, ``gradcheck``/``gradgradcheck`` and graph inspection;
 6. what is built on the public API (``testing``, ``viz``, ``nn``, ``serialization`` for
-   :func:`save`/:func:`load`, ``grading``).
+   :func:`save`/:func:`load`, ``optim`` with its learning-rate schedules, ``utils`` (``data``:
+   datasets and loaders), ``grading``).
 
 The one upward import: Tensor's methods delegate to the ops (and ``backward`` to autograd),
 bound at the end of :mod:`engine.tensor`.
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 # (engine.bool, engine.float, engine.sum, engine.max ...), as torch's do.
 # ruff: noqa: F401, E402
 # autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
-from engine import autograd, func, linalg, memory, nn
+from engine import autograd, func, linalg, memory, nn, optim, utils
 from engine.autograd.grad_mode import (
     enable_grad,
     inference_mode,
