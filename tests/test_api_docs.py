@@ -33,6 +33,7 @@ MODULES = [
     "engine.nn.functional",
     "engine.nn.parameter",
     "engine.nn.init",
+    "engine.nn.utils.rnn",
     "engine.nn.utils.convert_parameters",
     "engine.nn.utils.clip_grad",
     "engine.nn.utils.parametrize",

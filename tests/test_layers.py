@@ -53,6 +53,7 @@ LAYERS = [
         "engine.nn.functional",
         "engine.nn.parameter",
         "engine.nn.init",
+        "engine.nn.utils.rnn",
         "engine.nn.utils.convert_parameters",
         "engine.nn.utils.clip_grad",
         "engine.nn.modules.module",

@@ -392,3 +392,97 @@ def test_transformer_matches_torch_and_starts_from_xavier():
     compare_module(ours, theirs, [src, tgt], {"tgt_mask": causal}, {"tgt_mask": torch_causal})
     weight = nn.Transformer(8, 2, 1, 1, 16).encoder.layers[0].linear1.weight
     assert weight.abs().max().item() <= math.sqrt(6 / (8 + 16))  # xavier, not Linear's default
+
+
+# -------------------------------------------------------------------------- packed sequences
+R, TR = nn.utils.rnn, torch.nn.utils.rnn
+LENGTHS = (3, 1, 4, 2)
+
+
+def sequence_pairs(seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal((n, 3)) for n in LENGTHS]
+    return ([engine.tensor(a, requires_grad=True) for a in arrays],
+            [torch.tensor(a, requires_grad=True) for a in arrays])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"batch_first": True, "padding_value": -1.0}, {"padding_side": "left"}],
+)
+def test_pad_sequence_matches_torch(options):
+    ours, theirs = sequence_pairs()
+    out, expected = R.pad_sequence(ours, **options), TR.pad_sequence(theirs, **options)
+    assert_close(out, expected)
+    (out * out).sum().backward()
+    (expected * expected).sum().backward()
+    for a, b in zip(ours, theirs, strict=True):
+        assert_close(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pack_and_pad_round_trip_like_torch(batch_first):
+    ours, theirs = sequence_pairs()
+    padded = R.pad_sequence(ours, batch_first=batch_first)
+    torch_padded = TR.pad_sequence(theirs, batch_first=batch_first)
+    packed = R.pack_padded_sequence(padded, list(LENGTHS), batch_first, enforce_sorted=False)
+    torch_packed = TR.pack_padded_sequence(torch_padded, list(LENGTHS), batch_first,
+                                           enforce_sorted=False)  # fmt: skip
+    assert_close(packed.data, torch_packed.data)
+    for field in ("batch_sizes", "sorted_indices", "unsorted_indices"):
+        assert getattr(packed, field).tolist() == getattr(torch_packed, field).tolist()
+    unpacked, lengths = R.pad_packed_sequence(packed, batch_first, 0.5, total_length=6)
+    expected, expected_lengths = TR.pad_packed_sequence(torch_packed, batch_first, 0.5, 6)
+    assert_close(unpacked, expected)
+    assert lengths.tolist() == expected_lengths.tolist() == list(LENGTHS)
+    sorted_pack = R.pack_sequence(sorted(ours, key=len, reverse=True))
+    torch_sorted = TR.pack_sequence(sorted(theirs, key=len, reverse=True))
+    assert_close(sorted_pack.data, torch_sorted.data)
+    assert sorted_pack.sorted_indices is None and torch_sorted.sorted_indices is None
+
+
+PACK_ERRORS = [
+    lambda lib: lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(4, 3, 2), [2, 4, 1]),
+    lambda lib: lib.nn.utils.rnn.pad_packed_sequence(
+        lib.nn.utils.rnn.pack_sequence([lib.ones(3, 2), lib.ones(2, 2)]), total_length=2
+    ),
+    lambda lib: lib.nn.utils.rnn.pad_sequence([lib.ones(2)], padding_side="middle"),
+]
+
+
+@pytest.mark.parametrize("call", PACK_ERRORS)
+def test_packing_errors_match_torch(call):
+    same_error(lambda: call(engine), lambda: call(torch))
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [("LSTM", {"num_layers": 2, "bidirectional": True}), ("GRU", {"bidirectional": True}),
+     ("RNN", {"nonlinearity": "relu"})],
+)  # fmt: skip
+def test_recurrent_layers_on_packed_sequences_match_torch(kind, options):
+    ours, theirs = getattr(nn, kind)(3, 4, **options), getattr(torch.nn, kind)(3, 4, **options)
+    copy_weights(ours, theirs)
+    sequences, torch_sequences = sequence_pairs(1)
+    layers = options.get("num_layers", 1) * (2 if options.get("bidirectional") else 1)
+    state = np.random.default_rng(2).standard_normal((layers, len(LENGTHS), 4))
+    hx = engine.tensor(state) if kind != "LSTM" else (engine.tensor(state), engine.tensor(-state))
+    torch_hx = torch.tensor(state) if kind != "LSTM" else (torch.tensor(state),
+                                                           torch.tensor(-state))  # fmt: skip
+    out, h_n = ours(R.pack_sequence(sequences, enforce_sorted=False), hx)
+    expected, expected_h = theirs(TR.pack_sequence(torch_sequences, enforce_sorted=False),
+                                  torch_hx)  # fmt: skip
+    assert isinstance(out, R.PackedSequence)
+    assert_close(out.data, expected.data)
+    assert out.batch_sizes.tolist() == expected.batch_sizes.tolist()
+    finals, torch_finals = (h_n, expected_h) if kind == "LSTM" else ((h_n,), (expected_h,))
+    loss, torch_loss = (out.data**2).sum(), (expected.data**2).sum()
+    for final, torch_final in zip(finals, torch_finals, strict=True):
+        assert_close(final, torch_final)  # each sequence's state at its own last step
+        loss, torch_loss = loss + final.sum(), torch_loss + torch_final.sum()
+    loss.backward()
+    torch_loss.backward()
+    for a, b in zip(sequences, torch_sequences, strict=True):
+        assert_close(a.grad, b.grad)
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert_close(p.grad, q.grad)

@@ -9,7 +9,9 @@ and the previous state, whose weights are shared by every step:
 - GRU:  three gates ``r, z, n``: ``n = tanh(x W_in + b_in + r * (h W_hn + b_hn))``,
   ``h' = (1 - z) * n + z * h``.
 
-Backpropagation through time is just autograd over the unrolled loop.  Layers stack
+Backpropagation through time is just autograd over the unrolled loop.  A packed batch of
+sequences of different lengths (:mod:`engine.nn.utils.rnn`) runs padded, each sequence's
+state frozen after its last step.  Layers stack
 (``num_layers``; dropout between them in training), run both ways (``bidirectional``), and
 take ``(seq, batch, feature)`` input, or ``(batch, seq, feature)`` with ``batch_first``.  The
 parameters are named as torch's (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...) and start
@@ -27,8 +29,9 @@ from engine.nn import functional as F
 from engine.nn import init
 from engine.nn.modules.module import Module
 from engine.nn.parameter import Parameter
+from engine.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from engine.ops.creation import empty, zeros
-from engine.ops.elementwise import relu, sigmoid, tanh
+from engine.ops.elementwise import relu, sigmoid, tanh, where
 from engine.ops.join import cat, stack
 from engine.tensor import Tensor
 
@@ -84,6 +87,15 @@ def _reset_uniform(module: Module, hidden_size: int) -> None:
     bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0
     for parameter in module.parameters():
         init.uniform_(parameter, -bound, bound)
+
+
+def _repack(output: Tensor, like: PackedSequence) -> PackedSequence:
+    """``output`` ``(T, B, *)`` packed with the steps and the order of ``like``."""
+    if like.sorted_indices is not None:
+        output = output[:, like.sorted_indices]
+    sizes = like.batch_sizes.tolist()
+    data = cat([output[t, :size] for t, size in enumerate(sizes)])
+    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
 
 
 class _RNNBase(Module):
@@ -161,22 +173,27 @@ class _RNNBase(Module):
         if tuple(hidden.shape) != expected:
             raise RuntimeError(f"Expected {label} size {expected}, got {list(hidden.shape)}")
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Any, Any]:
         """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``): ``output`` holds the last
         layer's hidden state at every step (both directions concatenated), ``h_n`` every
         layer's and direction's last state, shape ``(num_layers * directions, batch,
-        hidden_size)``."""
-        if input.dim() not in (2, 3):
+        hidden_size)``.  A :class:`~engine.nn.utils.rnn.PackedSequence` input gives a packed
+        output, and each sequence's state stops at its own length."""
+        packed = input if isinstance(input, PackedSequence) else None
+        lengths = None
+        if packed is not None:
+            input, lengths = pad_packed_sequence(packed)
+        elif input.dim() not in (2, 3):
             raise ValueError(
                 f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D "
                 "tensor instead"
             )
-        unbatched = input.dim() == 2
+        unbatched = packed is None and input.dim() == 2
         if unbatched:
             input = input.unsqueeze(1)
             if hx is not None:
                 hx = tuple(h.unsqueeze(1) for h in hx) if self.is_lstm else hx.unsqueeze(1)
-        elif self.batch_first:
+        elif self.batch_first and packed is None:
             input = input.transpose(0, 1)
         if input.shape[-1] != self.input_size:
             raise RuntimeError(
@@ -193,7 +210,28 @@ class _RNNBase(Module):
             self._check_hidden(hx[1], expected, "hidden[1]")
         else:
             self._check_hidden(hx, expected, "hidden")
+        output, finals = self._layers(input, hx, lengths)
+        if self.is_lstm:
+            h_n = (stack([h for h, _ in finals]), stack([c for _, c in finals]))
+        else:
+            h_n = stack(finals)
+        if packed is not None:
+            return _repack(output, packed), h_n
+        if unbatched:
+            output = output.squeeze(1)
+            h_n = tuple(h.squeeze(1) for h in h_n) if self.is_lstm else h_n.squeeze(1)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, h_n
+
+    def _layers(self, input: Tensor, hx: Any, lengths: Tensor | None) -> tuple[Tensor, list]:
+        """The loop over layers, directions and steps of ``(T, B, input_size)``; with
+        ``lengths``, sequence ``b``'s state only changes at its steps ``t < lengths[b]`` (so a
+        reverse pass starts at its own last step)."""
         cell = self._cell()
+        directions = 2 if self.bidirectional else 1
+        steps = range(input.shape[0])
+        valid = None if lengths is None else [(lengths > t).unsqueeze(-1) for t in steps]
         finals = []
         layer_input = input
         for layer in range(self.num_layers):
@@ -202,10 +240,14 @@ class _RNNBase(Module):
                 index = layer * directions + direction
                 state = (hx[0][index], hx[1][index]) if self.is_lstm else hx[index]
                 weights = self._weights(layer, direction)
-                steps = range(input.shape[0])
                 hiddens = []
                 for step in reversed(steps) if direction else steps:
-                    state = cell(layer_input[step], state, weights)
+                    new = cell(layer_input[step], state, weights)
+                    if valid is not None and self.is_lstm:
+                        new = tuple(where(valid[step], n, o) for n, o in zip(new, state))
+                    elif valid is not None:
+                        new = where(valid[step], new, state)
+                    state = new
                     hiddens.append(state[0] if self.is_lstm else state)
                 if direction:
                     hiddens.reverse()
@@ -214,17 +256,7 @@ class _RNNBase(Module):
             layer_input = cat(outputs, -1) if directions == 2 else outputs[0]
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout)
-        output = layer_input
-        if self.is_lstm:
-            h_n = (stack([h for h, _ in finals]), stack([c for _, c in finals]))
-        else:
-            h_n = stack(finals)
-        if unbatched:
-            output = output.squeeze(1)
-            h_n = tuple(h.squeeze(1) for h in h_n) if self.is_lstm else h_n.squeeze(1)
-        elif self.batch_first:
-            output = output.transpose(0, 1)
-        return output, h_n
+        return layer_input, finals
 
     def extra_repr(self) -> str:
         """torch's: sizes, then the options that differ from their defaults."""

@@ -1,8 +1,9 @@
-"""``torch.nn.utils``: converting between parameters and one vector, and parametrizations
+"""``torch.nn.utils``: converting between parameters and one vector, packed sequences
+(:mod:`~engine.nn.utils.rnn`), and parametrizations
 (:mod:`~engine.nn.utils.parametrize`, :mod:`~engine.nn.utils.parametrizations`: weight and
 spectral normalization), gradient clipping (:mod:`~engine.nn.utils.clip_grad`)."""
 
-from engine.nn.utils import parametrizations, parametrize
+from engine.nn.utils import parametrizations, parametrize, rnn
 from engine.nn.utils.clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -19,5 +20,6 @@ __all__ = [
     "parameters_to_vector",
     "parametrizations",
     "parametrize",
+    "rnn",
     "vector_to_parameters",
 ]
