@@ -339,3 +339,40 @@ def test_shifts_past_the_bit_width_like_torch():
         lambda: engine.tensor([-128], dtype=engine.int8) >> 9,
         lambda: torch.tensor([-128], dtype=torch.int8) >> 9,
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    pair=tensor_pairs(("float32", "float64", "float16", "int64"), max_steps=3),
+    decimals=st.integers(-2, 3),
+)
+def test_round_with_decimals_like_torch(pair, decimals):
+    ours, theirs = pair
+    ours, theirs = ours * 37, theirs * 37  # values with digits on both sides of the point
+    check_like_torch(
+        lambda: ours.round(decimals=decimals),
+        lambda: theirs.round(decimals=decimals),
+        same_tensor,
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    pairs=broadcastable_pairs(("float32", "int64", "float64")),
+    data=st.data(),
+)
+def test_clamp_with_tensor_bounds_like_torch(pairs, data):
+    (ours, theirs), (low, torch_low) = pairs
+    high, torch_high = low + 0.5, torch_low + 0.5
+    which = data.draw(st.sampled_from(["both", "min", "max", "crossed"]))
+    if which == "crossed":  # min > max: every element becomes max, as in torch
+        low, torch_low, high, torch_high = high, torch_high, low, torch_low
+    bounds = {
+        "both": ((low, high), (torch_low, torch_high)),
+        "crossed": ((low, high), (torch_low, torch_high)),
+        "min": ((low, None), (torch_low, None)),
+        "max": ((None, high), (None, torch_high)),
+    }[which]
+    check_like_torch(
+        lambda: engine.clamp(ours, *bounds[0]), lambda: torch.clamp(theirs, *bounds[1]), same_tensor
+    )

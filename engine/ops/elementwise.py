@@ -478,12 +478,28 @@ def sign(input: Tensor) -> Tensor:
 
 
 @op(input=lambda grad: grad * 0.0, jvp=lambda input_t: input_t * 0.0)
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch's name
-    """Round half to even (``round(2.5) == 2``), optionally to ``decimals`` places."""
+def round(input: Tensor, *, decimals: int | None = None) -> Tensor:  # noqa: A001 - torch's name
+    """Round half to even (``round(2.5) == 2``), optionally to ``decimals`` places (floating
+    dtypes only, as in torch: ``x * 10**d`` rounded, then divided back)."""
     _not_for_bool(input, "round_vml_cpu")
     if not input.dtype.is_floating_point:
+        if decimals is not None:
+            kernel = "round_vml_cpu" if decimals == 0 else "round_cpu"
+            raise NotImplementedError(
+                f"\"{kernel}\" not implemented for '{input.dtype.scalar_type_name}'"
+            )
         return _unary(np.copy, input, input.dtype)
-    return _unary(lambda values: np.round(values, decimals), input, input.dtype)
+    return _unary(lambda values: _round_values(values, decimals or 0), input, input.dtype)
+
+
+def _round_values(values: np.ndarray, decimals: int) -> np.ndarray:
+    # torch's kernel: nearbyint(x * 10**d) / 10**d, or nearbyint(x / 10**-d) * 10**-d.
+    if decimals == 0:
+        return np.rint(values)
+    scale = values.dtype.type(10.0 ** builtins.abs(decimals))
+    if decimals > 0:
+        return np.rint(values * scale) / scale
+    return np.rint(values / scale) * scale
 
 
 # --------------------------------------------------------------------- more unary math
