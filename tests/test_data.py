@@ -298,3 +298,27 @@ def test_workers_are_seeded_as_torch_and_results_come_in_order():
     # An error in a worker is raised again in the main process, naming the worker.
     with pytest.raises(ValueError, match="Caught ValueError in DataLoader worker process 0"):
         list(edata.DataLoader(Probe(), batch_size=2, sampler=[0, 99], num_workers=1))
+
+
+def test_persistent_workers_keep_their_seeds_and_streams_across_epochs():
+    engine.manual_seed(11)
+    loader = edata.DataLoader(Probe(), batch_size=3, num_workers=2, persistent_workers=True)
+    first = list(loader)
+    state = engine.get_rng_state()
+    partial = next(iter(loader))  # an abandoned epoch: its pending batches are dropped
+    second = list(loader)
+    # No new base seed after the first epoch (torch's _reset), so the global generator
+    # has not moved.
+    assert engine.get_rng_state().tolist() == state.tolist()
+    assert [int(i) for b in second for i in b["i"]] == list(range(9))
+    assert [int(b["worker"][0]) for b in second] == [0, 1, 0]  # each epoch starts at worker 0
+    for worker in (0, 1):
+        seeds = {int(b["seed"][0]) for b in [*first, partial, *second] if b["worker"][0] == worker}
+        assert len(seeds) == 1
+        own = engine.Generator().manual_seed(seeds.pop())
+        draws = [v for b in first if b["worker"][0] == worker for v in b["engine"].tolist()]
+        later = [v for b in second if b["worker"][0] == worker for v in b["engine"].tolist()]
+        expected = [engine.rand((), generator=own).item() for _ in range(len(draws) + 12)]
+        assert draws == expected[: len(draws)]
+        assert later[0] in expected[len(draws) :]  # the stream continued, not restarted
+    del loader

@@ -18,8 +18,10 @@ started with the ``fork`` context where the platform has it (Linux: the workers 
 dataset without pickling it and start fast), else the platform's default (``spawn``: the
 dataset, ``collate_fn`` and ``worker_init_fn`` must be picklable);
 ``multiprocessing_context`` overrides it.  An exception in a worker is raised again in the
-main process with the worker's traceback.  ``persistent_workers``, ``pin_memory`` and
-``timeout`` are accepted as torch's options; workers are started for each epoch.
+main process with the worker's traceback.  Workers are started for each epoch, or once with
+``persistent_workers=True`` (then, as in torch, later epochs draw no new base seed and each
+worker's generators continue where they were).  ``pin_memory`` is accepted and does nothing
+(CPU only).
 """
 
 from __future__ import annotations
@@ -350,6 +352,7 @@ class DataLoader:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
         self.multiprocessing_context = multiprocessing_context
+        self._pool: _WorkerPool | None = None
 
     @property
     def _auto_collation(self) -> bool:
@@ -363,12 +366,19 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self) -> Iterator:
+        if self.num_workers > 0 and self.persistent_workers and self._pool is not None:
+            # torch's _reset: the same workers (no new base seed), a new pass of the sampler.
+            return self._pool.run(iter(self._index_sampler))
         # torch's _BaseDataLoaderIter draws the base seed first, from the loader's generator.
         base_seed = randint(0, 2**63 - 1, (), dtype=int64, generator=self.generator).item()
         indices = iter(self._index_sampler)
         if self.num_workers == 0:
             return self._single_process(indices)
-        return self._multi_process(indices, base_seed)
+        pool = _WorkerPool(self, base_seed)
+        if self.persistent_workers:
+            self._pool = pool
+            return pool.run(indices)
+        return pool.run(indices, shutdown=True)
 
     def _single_process(self, indices: Iterator) -> Iterator:
         for index in indices:
@@ -388,50 +398,70 @@ class DataLoader:
             return multiprocessing.get_context(context)
         return context
 
-    def _multi_process(self, indices: Iterator, base_seed: int) -> Iterator:
-        context = self._context()
-        result_queue = context.Queue()
-        index_queues, workers = [], []
+    def __del__(self) -> None:
+        pool = self.__dict__.get("_pool")
+        if pool is not None:
+            pool.shutdown()
+
+
+class _WorkerPool:
+    """``num_workers`` processes reading and collating batches; tasks are numbered across
+    epochs so that results of an abandoned epoch (persistent workers) are recognised and
+    dropped."""
+
+    def __init__(self, loader: DataLoader, base_seed: int) -> None:
+        context = loader._context()
+        self.num_workers = loader.num_workers
+        self.prefetch = loader.prefetch_factor * loader.num_workers
+        self.timeout = loader.timeout
+        self.result_queue = context.Queue()
+        self.index_queues, self.workers = [], []
         for worker_id in range(self.num_workers):
             index_queue = context.Queue()
             worker = context.Process(
                 target=_worker_loop,
                 args=(
-                    self.dataset,
+                    loader.dataset,
                     index_queue,
-                    result_queue,
-                    self._auto_collation,
-                    self.collate_fn,
+                    self.result_queue,
+                    loader._auto_collation,
+                    loader.collate_fn,
                     base_seed,
-                    self.worker_init_fn,
+                    loader.worker_init_fn,
                     worker_id,
                     self.num_workers,
                 ),
                 daemon=True,
             )
             worker.start()
-            index_queues.append(index_queue)
-            workers.append(worker)
-        sent = received = 0
+            self.index_queues.append(index_queue)
+            self.workers.append(worker)
+        self.next_task = 0
+        self.closed = False
+
+    def run(self, indices: Iterator, shutdown: bool = False) -> Iterator:
+        """Yield the batches of ``indices`` in order; each epoch starts at worker 0."""
+        first = received = self.next_task
         pending: dict[int, Any] = {}
+
+        def send() -> bool:
+            index = next(indices, None)
+            if index is None:
+                return False
+            worker = (self.next_task - first) % self.num_workers
+            self.index_queues[worker].put((self.next_task, index))
+            self.next_task += 1
+            return True
+
         try:
-
-            def send() -> bool:
-                nonlocal sent
-                index = next(indices, None)
-                if index is None:
-                    return False
-                index_queues[sent % self.num_workers].put((sent, index))
-                sent += 1
-                return True
-
-            for _ in range(self.prefetch_factor * self.num_workers):
+            for _ in range(self.prefetch):
                 if not send():
                     break
-            while received < sent:
+            while received < self.next_task:
                 while received not in pending:
-                    send_idx, data = self._get(result_queue, workers)
-                    pending[send_idx] = data
+                    task, data = self._get()
+                    if task >= first:  # an earlier, abandoned epoch's result is dropped
+                        pending[task] = data
                 data = pending.pop(received)
                 received += 1
                 send()
@@ -439,24 +469,17 @@ class DataLoader:
                     data.reraise()
                 yield data
         finally:
-            for index_queue in index_queues:
-                index_queue.put(None)
-            for worker in workers:
-                worker.join(timeout=5)
-                if worker.is_alive():
-                    worker.terminate()
-            for q in [*index_queues, result_queue]:
-                q.cancel_join_thread()
-                q.close()
+            if shutdown:
+                self.shutdown()
 
-    def _get(self, result_queue: Any, workers: list) -> tuple[int, Any]:
+    def _get(self) -> tuple[int, Any]:
         waited = 0.0
         while True:
             try:
-                return result_queue.get(timeout=1.0)
+                return self.result_queue.get(timeout=1.0)
             except queue.Empty:
                 waited += 1.0
-                dead = [str(w.pid) for w in workers if not w.is_alive()]
+                dead = [str(w.pid) for w in self.workers if not w.is_alive()]
                 if dead:
                     raise RuntimeError(
                         f"DataLoader worker (pid(s) {', '.join(dead)}) exited unexpectedly"
@@ -465,3 +488,18 @@ class DataLoader:
                     raise RuntimeError(
                         f"DataLoader timed out after {self.timeout} seconds"
                     ) from None
+
+    def shutdown(self) -> None:
+        """Stop the workers and close the queues."""
+        if self.closed:
+            return
+        self.closed = True
+        for index_queue in self.index_queues:
+            index_queue.put(None)
+        for worker in self.workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.terminate()
+        for q in [*self.index_queues, self.result_queue]:
+            q.cancel_join_thread()
+            q.close()
