@@ -132,6 +132,9 @@ INTERPOLATIONS = [
     {"scale_factor": (1.5, 0.6), "mode": "bilinear"},
     {"size": (8, 9), "mode": "bilinear", "align_corners": True},
     {"scale_factor": 2.5, "mode": "bilinear", "recompute_scale_factor": True},
+    {"size": (7, 4), "mode": "bicubic"},
+    {"scale_factor": (2.5, 0.5), "mode": "bicubic"},
+    {"size": (8, 9), "mode": "bicubic", "align_corners": True},
 ]
 
 
@@ -177,6 +180,8 @@ GRADCHECKS = [
     ("interpolate_bilinear", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"),
      [(1, 1, 3, 2)]),
     ("interpolate_nearest", lambda x: F.interpolate(x, size=(5, 3)), [(1, 1, 3, 2)]),
+    ("interpolate_bicubic", lambda x: F.interpolate(x, size=(4, 5), mode="bicubic"),
+     [(1, 1, 3, 2)]),
     ("interpolate_linear_corners", lambda x: F.interpolate(x, size=5, mode="linear",
                                                            align_corners=True), [(1, 2, 3)]),
     ("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), [(1, 1, 4, 2)]),

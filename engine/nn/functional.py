@@ -13,7 +13,7 @@
   ``adaptive_max_pool2d`` and their 1-d forms (the 2-d ones on a height-1 image);
   ``unfold``/``fold``; ``conv_transpose1d``/``2d``/``3d``
   (a convolution of the spread-out input), ``max_unpool2d``, ``pixel_shuffle``/``unshuffle``,
-  ``interpolate`` (nearest, nearest-exact, linear, bilinear, area);
+  ``interpolate`` (nearest, nearest-exact, linear, bilinear, bicubic, area);
 - normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``;
 - attention: ``scaled_dot_product_attention`` (causal mask), ``multi_head_attention_forward``.
 - losses: ``mse_loss``, ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``cross_entropy``,
@@ -1478,14 +1478,14 @@ def interpolate(
         raise ValueError("either size or scale_factor should be defined")
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "area"):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area"):
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError(
             "align_corners option can only be set with the interpolating modes: "
             "linear | bilinear | bicubic | trilinear"
         )
-    needed = {"linear": 1, "bilinear": 2}.get(mode)
+    needed = {"linear": 1, "bilinear": 2, "bicubic": 2}.get(mode)
     if needed is not None and dims != needed:
         raise NotImplementedError(
             f"Got {input.ndim}D input, but {mode} mode needs {needed + 2}D input"
@@ -1514,6 +1514,8 @@ def interpolate(
         if mode in ("nearest", "nearest-exact"):
             exact = mode == "nearest-exact"
             result = _nearest(result, dim, sizes[index], scales[index], exact)
+        elif mode == "bicubic":
+            result = _cubic(result, dim, sizes[index], scales[index], bool(align_corners))
         else:
             result = _linear(result, dim, sizes[index], scales[index], bool(align_corners))
     return result
@@ -1546,6 +1548,38 @@ def _linear(input: Tensor, dim: int, size: int, scale: float, align_corners: boo
         input[before + (as_tensor(low),)] * (1 - weight)
         + input[before + (as_tensor(high),)] * weight
     )
+
+
+def _cubic(input: Tensor, dim: int, size: int, scale: float, align_corners: bool) -> Tensor:
+    """Cubic convolution along ``dim`` (Keys, ``A = -0.75``, as torch): each output mixes
+    the four inputs around its source position, indices clamped at the edges."""
+    length = input.shape[dim]
+    outputs = np.arange(size, dtype=np.float64)
+    if align_corners:
+        source = outputs * ((length - 1) / (size - 1) if size > 1 else 0.0)
+    else:
+        source = (outputs + 0.5) * scale - 0.5  # not clamped at 0 for cubic, as torch
+    first = np.floor(source).astype(np.int64)
+    t = source - first
+    a = -0.75
+
+    def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    coefficients = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    before = (slice(None),) * dim
+    result = None
+    for offset, coefficient in enumerate(coefficients):
+        positions = np.clip(first - 1 + offset, 0, length - 1)
+        weight = as_tensor(coefficient, dtype=input.dtype).reshape(
+            size, *([1] * (input.ndim - dim - 1))
+        )
+        term = input[before + (as_tensor(positions),)] * weight
+        result = term if result is None else result + term
+    return result
 
 
 # ------------------------------------------------------------------------------- losses
