@@ -51,6 +51,18 @@ CASES = [
         {"max_lr": 1.0, "total_steps": 130, "anneal_strategy": "linear", "three_phase": True},
         "SGD",
     ),
+    ("ConstantLR", {"factor": 0.5, "total_iters": 9}, "SGD"),
+    ("MultiplicativeLR", {"lr_lambda": lambda step: 0.95 if step % 3 else 1.01}, "SGD"),
+    ("PolynomialLR", {"total_iters": 90, "power": 2.0}, "Adam"),
+    ("CosineAnnealingWarmRestarts", {"T_0": 10, "T_mult": 2, "eta_min": 0.01}, "SGD"),
+    ("CosineAnnealingWarmRestarts", {"T_0": 7}, "Adam"),
+    (
+        "ChainedScheduler",
+        lambda m, o: m.ChainedScheduler(
+            [m.ConstantLR(o, factor=0.1, total_iters=4), m.ExponentialLR(o, gamma=0.98)]
+        ),
+        "SGD",
+    ),
     (
         "SequentialLR",
         lambda m, o: m.SequentialLR(
@@ -75,7 +87,9 @@ def build(module, opt, name, arguments):
 
 
 def close(a, b):
-    return abs(a - b) <= TOLERANCE * abs(b)
+    # The same formulas in the same order give the same floats: asserted exactly (stricter
+    # than the 1e-10, and it tells torch's recursive cosine from the closed form).
+    return a == b and abs(a - b) <= TOLERANCE * abs(b)
 
 
 def snapshot(opt):
@@ -201,6 +215,12 @@ def test_stepping_the_scheduler_first_warns_as_torch():
         lambda m, o: m.SequentialLR(o, [m.StepLR(o, 2)], milestones=[3]),
         lambda m, o: m.SequentialLR(o, [m.ReduceLROnPlateau(o)], milestones=[]),
         lambda m, o: m.StepLR(o, step_size=2, last_epoch=4),
+        lambda m, o: m.ConstantLR(o, factor=1.5),
+        lambda m, o: m.MultiplicativeLR(o, lr_lambda=0.5),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=0),
+        lambda m, o: m.ChainedScheduler([]),
+        lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]),
     ],
 )
 def test_errors_match_torch(call):
