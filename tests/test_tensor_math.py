@@ -376,3 +376,32 @@ def test_clamp_with_tensor_bounds_like_torch(pairs, data):
     check_like_torch(
         lambda: engine.clamp(ours, *bounds[0]), lambda: torch.clamp(theirs, *bounds[1]), same_tensor
     )
+
+
+AXIS_CALLS = {
+    "sum": lambda x, **k: x.sum(**k),
+    "max": lambda x, **k: x.max(**k).values,
+    "var": lambda x, **k: x.var(**k),
+    "argmax": lambda x, **k: x.argmax(**k),
+    "all": lambda x, **k: x.all(**k),
+    "sort": lambda x, **k: x.sort(**k).values,
+    "median": lambda x, **k: x.median(**k).values,
+    "cumsum": lambda x, **k: x.cumsum(**k),
+    "cummax": lambda x, **k: x.cummax(**k).values,
+    "logsumexp": lambda x, **k: x.logsumexp(**k),
+    "softmax": lambda x, **k: x.softmax(**k),
+    "squeeze": lambda x, **k: x.squeeze(**k),
+    "unsqueeze": lambda x, **k: x.unsqueeze(**k),
+    "topk": lambda x, **k: x.topk(1, **k).values,
+    "index_select": lambda x, **k: x.index_select(index=x.new_zeros(1).long(), **k),
+    "chunk": lambda x, **k: x.chunk(2, **k)[0],
+}
+
+
+@pytest.mark.parametrize("name", AXIS_CALLS)
+def test_axis_is_accepted_for_dim_like_torch(name):
+    values = np.arange(6.0).reshape(2, 3)
+    ours, theirs = engine.tensor(values), torch.tensor(values)
+    check_like_torch(
+        lambda: AXIS_CALLS[name](ours, axis=0), lambda: AXIS_CALLS[name](theirs, axis=0)
+    )

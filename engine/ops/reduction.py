@@ -46,7 +46,7 @@ from engine.dtypes import DType
 from engine.ops import creation, elementwise, table
 from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
-from engine.ops.table import op
+from engine.ops.table import accepts_axis, op
 from engine.tensor import Tensor
 
 
@@ -262,6 +262,7 @@ def _correction(unbiased, correction) -> float:
     return 0 if unbiased is False else 1
 
 
+@accepts_axis
 def var(
     input: Tensor,
     dim: int | Sequence[int] | bool | None = None,
@@ -306,6 +307,7 @@ def _variance(input: Tensor, dim, keepdim: bool, correction: float) -> Tensor:
     return wrap(result, input.dtype, fresh=True)
 
 
+@accepts_axis
 def std(
     input: Tensor,
     dim: int | Sequence[int] | bool | None = None,
@@ -394,6 +396,7 @@ max_result = return_type("max")
 min_result = return_type("min")
 
 
+@accepts_axis
 def max(  # noqa: A001 - torch's name
     input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False
 ) -> Tensor | tuple[Tensor, Tensor]:
@@ -408,6 +411,7 @@ def max(  # noqa: A001 - torch's name
     return max_result(*MaxDim.apply(input, dim, keepdim, "max", np.argmax))
 
 
+@accepts_axis
 def min(  # noqa: A001 - torch's name
     input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False
 ) -> Tensor | tuple[Tensor, Tensor]:
@@ -532,11 +536,13 @@ def _arg_extreme(name: str, numpy_arg, input: Tensor, dim, keepdim: bool) -> Ten
     return wrap(numpy_arg(values, axis=axis, keepdims=keepdim), dtypes.int64)
 
 
+@accepts_axis
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the largest element, in the flattened tensor when ``dim`` is None."""
     return _arg_extreme("argmax", np.argmax, input, dim, keepdim)
 
 
+@accepts_axis
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the smallest element, in the flattened tensor when ``dim`` is None."""
     return _arg_extreme("argmin", np.argmin, input, dim, keepdim)
@@ -551,6 +557,7 @@ def _logical_reduction(numpy_function, input: Tensor, dim, keepdim: bool) -> Ten
     return wrap(values, result_dtype, fresh=True)
 
 
+@accepts_axis
 def all(  # noqa: A001 - torch's name
     input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
 ) -> Tensor:
@@ -558,6 +565,7 @@ def all(  # noqa: A001 - torch's name
     return _logical_reduction(np.all, input, dim, keepdim)
 
 
+@accepts_axis
 def any(  # noqa: A001 - torch's name
     input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
 ) -> Tensor:
@@ -585,6 +593,7 @@ def sum_to_shape(tensor: Tensor, shape: Sequence[int]) -> Tensor:
     return summed.reshape(shape) if tuple(summed.shape) != shape else summed
 
 
+@accepts_axis
 def var_mean(
     input: Tensor,
     dim: int | Sequence[int] | bool | None = None,
@@ -598,6 +607,7 @@ def var_mean(
     return variance, mean(input, None if isinstance(dim, builtins.bool) else dim, keepdim)
 
 
+@accepts_axis
 def std_mean(
     input: Tensor,
     dim: int | Sequence[int] | bool | None = None,

@@ -27,7 +27,7 @@ from engine.ops import elementwise, reduction, table
 from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
 from engine.ops.shape import flip
-from engine.ops.table import op
+from engine.ops.table import accepts_axis, op
 from engine.tensor import Tensor
 
 
@@ -248,12 +248,14 @@ class CumMin(CumulativeExtreme):
     node_name = "CumminBackward0"
 
 
+@accepts_axis
 def cummax(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     """``(values, indices)``: the running maximum along ``dim`` and where it was found (the
     latest of equal values; nan, once seen, stays)."""
     return _cummax_result(*CumMax.apply(input, dim, True))
 
 
+@accepts_axis
 def cummin(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     """``(values, indices)``: the running minimum along ``dim`` (see :func:`cummax`)."""
     return _cummin_result(*CumMin.apply(input, dim, False))

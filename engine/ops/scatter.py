@@ -25,6 +25,7 @@ from engine.autograd.function import Function
 from engine.ops import elementwise, table
 from engine.ops.indexing import Gather, IndexPut, ScatterAdd, getitem, setitem
 from engine.ops.iterator import Operand, empty_strided_copy, wrap
+from engine.ops.table import accepts_axis
 from engine.tensor import Tensor
 
 
@@ -117,6 +118,7 @@ class IndexSelect(Gather):
     node_name = "IndexSelectBackward0"
 
 
+@accepts_axis
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``result[p] = input[p with coordinate dim replaced by index[p]]``: shape of ``index``,
     which must have ``input``'s number of dims and be no larger outside ``dim``."""
@@ -125,6 +127,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     return GatherDim.apply(input, positions)
 
 
+@accepts_axis
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """:func:`gather` after broadcasting ``input`` and ``indices`` outside ``dim``; with
     ``dim`` None, of the flattened tensors."""
@@ -164,6 +167,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return Take.apply(input, values % max(count, 1))
 
 
+@accepts_axis
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices of ``input`` along ``dim`` at the positions in the 1-D ``index``."""
     dim = layout.wrap_dim(dim, input.ndim)
@@ -286,6 +290,7 @@ def _check_same_dtype(input: Tensor, src: Tensor, name: str) -> None:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
 
 
+@accepts_axis
 def scatter(
     input: Tensor,
     dim: int,
@@ -308,6 +313,7 @@ def scatter(
     return Scatter.apply(input, _source_part(src, tuple(index.shape), "scatter"), positions)
 
 
+@accepts_axis
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with every ``src[p]`` added at ``p`` with coordinate ``dim``
     replaced by ``index[p]`` (repeated indices add up)."""
@@ -318,6 +324,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return input + ScatterAdd.apply(part, positions, tuple(input.shape), False)
 
 
+@accepts_axis
 def index_add(
     input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Operand = 1
 ) -> Tensor:
@@ -348,6 +355,7 @@ def _check_source_shape(input: Tensor, dim: int, index: Tensor, source: Tensor, 
         )
 
 
+@accepts_axis
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """A copy of ``input`` whose slices ``index[i]`` along ``dim`` are ``source``'s slice
     ``i``."""
@@ -357,6 +365,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     return IndexCopy.apply(input, source.reshape(positions.shape), positions)
 
 
+@accepts_axis
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Operand) -> Tensor:
     """A copy of ``input`` whose slices ``index`` along ``dim`` are filled with ``value``."""
     dim = layout.wrap_dim(dim, input.ndim)
@@ -612,6 +621,7 @@ def _scatter_reduce_grads(
     return grad_input, grad_src
 
 
+@accepts_axis
 def scatter_reduce(
     input: Tensor,
     dim: int,

@@ -23,7 +23,7 @@ from engine.dtypes import DType
 from engine.ops import reduction, table
 from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import empty_strided_copy
-from engine.ops.table import op
+from engine.ops.table import accepts_axis, op
 from engine.tensor import Tensor
 
 
@@ -268,6 +268,7 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     return tuple(expand(tensor, shape) for tensor in tensors)
 
 
+@accepts_axis
 def squeeze(tensor: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     """Remove size-1 dims: all of them, or those among ``dim`` (other dims are kept)."""
     if dim is None:
@@ -304,6 +305,7 @@ def _squeeze(tensor: Tensor, keep: tuple, dim) -> Tensor:
     )
 
 
+@accepts_axis
 def unsqueeze(tensor: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (in ``[-ndim-1, ndim]``)."""
     return _unsqueeze(tensor, layout.wrap_dim(dim, tensor.ndim + 1))
@@ -788,6 +790,7 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
+@accepts_axis
 def repeat_interleave(
     input: Tensor,
     repeats: int | Tensor | None = None,
@@ -821,6 +824,7 @@ def repeat_select(input: Tensor, dim: int, index: np.ndarray) -> Tensor:
     return Gather.apply(input, chosen)
 
 
+@accepts_axis
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Dim ``dim`` split into dims of ``sizes`` (one may be -1), a view when possible."""
     dim = layout.wrap_dim(dim, input.ndim)
@@ -836,6 +840,7 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     return reshape(input, (*input.shape[:dim], *sizes, *input.shape[dim + 1 :]))
 
 
+@accepts_axis
 def split(
     tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
 ) -> tuple[Tensor, ...]:
@@ -871,6 +876,7 @@ def _pieces(tensor: Tensor, dim: int, sizes: Sequence[int]) -> tuple[Tensor, ...
     return tuple(pieces)
 
 
+@accepts_axis
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """At most ``chunks`` views of equal size ``ceil(n / chunks)`` along ``dim`` (the last
     may be smaller)."""
@@ -884,6 +890,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, -(-size // chunks), dim)
 
 
+@accepts_axis
 def tensor_split(
     input: Tensor, indices_or_sections: int | Sequence[int], dim: int = 0
 ) -> tuple[Tensor, ...]:

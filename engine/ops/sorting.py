@@ -23,6 +23,7 @@ from engine.ops import table
 from engine.ops.indexing import Gather, ScatterAdd
 from engine.ops.iterator import Operand, cast_array, compute_numpy_dtype, empty_strided_copy, wrap
 from engine.ops.reduction import return_type
+from engine.ops.table import accepts_axis
 from engine.tensor import Tensor
 
 sort_result = return_type("sort")
@@ -109,6 +110,7 @@ def _check_sortable(input: Tensor, name: str) -> None:
 
 
 # ------------------------------------------------------------------------------- sort
+@accepts_axis
 def sort(
     input: Tensor,
     dim: int = -1,
@@ -125,6 +127,7 @@ def sort(
     return sort_result(*Sort.apply(input, order, axis, True, strides))
 
 
+@accepts_axis
 def argsort(
     input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
 ) -> Tensor:
@@ -140,6 +143,7 @@ def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
+@accepts_axis
 def topk(
     input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 ) -> tuple[Tensor, Tensor]:
@@ -154,6 +158,7 @@ def topk(
     return topk_result(*Topk.apply(input, picked, axis, True, None))
 
 
+@accepts_axis
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> tuple[Tensor, Tensor]:
     """``(values, indices)`` of the ``k``-th smallest element (1-based) along ``dim``."""
     _check_sortable(input, "kthvalue")
@@ -168,6 +173,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> tup
     return kthvalue_result(*Kthvalue.apply(input, picked, axis, keepdim, None))
 
 
+@accepts_axis
 def median(
     input: Tensor, dim: int | None = None, keepdim: bool = False
 ) -> Tensor | tuple[Tensor, Tensor]:
@@ -202,6 +208,7 @@ def _median_index(values: np.ndarray, axis: int) -> np.ndarray:
     return picked
 
 
+@accepts_axis
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> tuple[Tensor, Tensor]:
     """``(values, indices)``: the most frequent value along ``dim`` (the smallest of equally
     frequent ones) and the last index where it occurs."""

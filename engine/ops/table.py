@@ -315,3 +315,16 @@ def register(name: str, *functions: type[Function]) -> None:
     (multi-output ops and gather/scatter pairs, which do not fit a formula per input)."""
     entry = DERIVATIVES.setdefault(name, Entry(name, functions[0].forward))
     entry.functions.extend(functions)
+
+
+def accepts_axis(function: Callable) -> Callable:
+    """Let ``function`` take ``axis=`` for its ``dim`` argument, as torch does everywhere (the
+    table's entries accept it already, in :func:`_take`)."""
+
+    @functools.wraps(function)
+    def with_axis(*args, **kwargs):
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        return function(*args, **kwargs)
+
+    return with_axis
