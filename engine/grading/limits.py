@@ -30,6 +30,7 @@ README).
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import io
 import json
 import math
@@ -326,6 +327,8 @@ def _child(job: Callable[[], dict], cpu_seconds: float, write_end: int) -> None:
         os.dup2(null, 1)
         os.dup2(null, 2)
         sys.stdout = sys.stderr = io.StringIO()
+        # faulthandler writes to a copy of the parent's stderr: a crash is reported as a verdict.
+        faulthandler.disable()
         if threading_is_main():
             signal.signal(signal.SIGINT, signal.default_int_handler)
         single_threaded_libraries()
