@@ -301,3 +301,36 @@ def test_clip_grad_value_matches_torch():
     for p, q in zip(ours[:2], theirs[:2], strict=True):
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
     assert np.abs(ours[0].grad.numpy()).max() == 0.7
+
+
+def _hook_log(lib, module):
+    log = []
+    p = lib.nn.Parameter(lib.ones(2, dtype=lib.float64))
+    optimizer = module.SGD([p], lr=0.5, momentum=0.9)
+    p.grad = lib.ones(2, dtype=lib.float64)
+    handles = [
+        optimizer.register_step_pre_hook(lambda o, a, k: log.append(("pre", repr(a), k))),
+        optimizer.register_step_post_hook(lambda o, a, k: log.append(("post", a[0] is o, k))),
+        optimizer.register_state_dict_pre_hook(lambda o: log.append("sd-pre")),
+        optimizer.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": len(sd["state"])}),
+        optimizer.register_load_state_dict_pre_hook(
+            lambda o, sd: log.append(("load-pre", sorted(sd)))
+        ),
+        optimizer.register_load_state_dict_post_hook(lambda o: log.append("load-post")),
+    ]
+    optimizer.step()
+    state = optimizer.state_dict()
+    log.append(state["extra"])
+    optimizer.load_state_dict(state)
+    for handle in handles:
+        handle.remove()
+    optimizer.step()
+    log.append(p.tolist())
+    optimizer.register_step_pre_hook(lambda o, a, k: 1)
+    with pytest.raises(RuntimeError, match="must return None or a tuple"):
+        optimizer.step()
+    return log
+
+
+def test_hooks_run_as_torchs():
+    assert _hook_log(engine, optim) == _hook_log(torch, torch.optim)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine.autograd import enable_grad, no_grad
-from engine.tensor import Tensor
+from engine.tensor import RemovableHandle, Tensor
 
 __all__ = ["Optimizer", "required"]
 
@@ -41,13 +41,29 @@ def _typename(value: Any) -> str:
     return name if module == "builtins" else f"{module}.{name}"
 
 
+def _add_hook(hooks: dict[int, Callable], hook: Callable, prepend: bool) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks_in_order = {handle.id: hook, **{k: v for k, v in hooks.items() if k != handle.id}}
+        hooks.clear()
+        hooks.update(hooks_in_order)
+    return handle
+
+
 class Optimizer:
     """Base class of the optimizers: ``params`` is an iterable of tensors or of dicts (one
     parameter group each, with its own options); ``defaults`` fills the options a group omits.
-    Subclasses implement :meth:`step`."""
+    Subclasses implement ``_update_group(group)``, run under no_grad by :meth:`step`."""
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
+        self._optimizer_step_pre_hooks: dict[int, Callable] = {}
+        self._optimizer_step_post_hooks: dict[int, Callable] = {}
+        self._optimizer_state_dict_pre_hooks: dict[int, Callable] = {}
+        self._optimizer_state_dict_post_hooks: dict[int, Callable] = {}
+        self._optimizer_load_state_dict_pre_hooks: dict[int, Callable] = {}
+        self._optimizer_load_state_dict_post_hooks: dict[int, Callable] = {}
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or "
@@ -141,6 +157,41 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each :meth:`step`; it may return
+        ``(new_args, new_kwargs)`` for the step."""
+        return _add_hook(self._optimizer_step_pre_hooks, hook, False)
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each :meth:`step`."""
+        return _add_hook(self._optimizer_step_post_hooks, hook, False)
+
+    def register_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(optimizer)`` before :meth:`state_dict` builds the dict."""
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` on the built dict; a non-None result
+        replaces it."""
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` before loading; a non-None result is loaded
+        instead."""
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(optimizer)`` after :meth:`load_state_dict`."""
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
         for group in self.param_groups:
@@ -159,6 +210,8 @@ class Optimizer:
         """``{"state": {index: {...}}, "param_groups": [{options..., "params": [indices]}]}``:
         parameters replaced by their index in group order (the state's tensors are the
         optimizer's own, not copies, as in torch)."""
+        for hook in list(self._optimizer_state_dict_pre_hooks.values()):
+            hook(self)
         mapping: dict[int, int] = {}
         start = 0
 
@@ -173,12 +226,21 @@ class Optimizer:
 
         param_groups = [pack(g) for g in self.param_groups]
         state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
-        return {"state": state, "param_groups": param_groups}
+        state_dict = {"state": state, "param_groups": param_groups}
+        for hook in list(self._optimizer_state_dict_post_hooks.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load what :meth:`state_dict` returned (possibly through ``engine.save``/``load``):
         the groups' options and each parameter's state, matched by position."""
         state_dict = state_dict.copy()
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -217,10 +279,30 @@ class Optimizer:
                 new_group["param_names"] = group["param_names"]
         self.state = state
         self.param_groups = saved_groups
+        for hook in list(self._optimizer_load_state_dict_post_hooks.values()):
+            hook(self)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient; ``closure`` re-evaluates the
-        loss (run with gradients enabled) and its value is returned."""
+    def step(self, *args: Any, **kwargs: Any) -> Any:
+        """``step(closure=None)``: one update of every parameter that has a gradient;
+        ``closure`` re-evaluates the loss (run with gradients enabled) and its value is
+        returned.  Step pre- and post-hooks run around it (their ``args`` start with the
+        optimizer, as torch's wrapper of the unbound ``step`` passes them)."""
+        args = (self, *args)
+        for hook in list(self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        f"{type(self).step} must return None or a tuple of (new_args, new_kwargs), "
+                        f"but got {result}."
+                    )
+                args, kwargs = result
+        loss = self._step(*args[1:], **kwargs)
+        for hook in list(self._optimizer_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return loss
+
+    def _step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with enable_grad():
