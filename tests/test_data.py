@@ -322,3 +322,59 @@ def test_persistent_workers_keep_their_seeds_and_streams_across_epochs():
         assert draws == expected[: len(draws)]
         assert later[0] in expected[len(draws) :]  # the stream continued, not restarted
     del loader
+
+
+class Stream(edata.IterableDataset):
+    """0 .. n-1; split between workers when ``split`` (torch's get_worker_info recipe)."""
+
+    def __init__(self, n, split=False):
+        self.n, self.split = n, split
+
+    def __iter__(self):
+        info = edata.get_worker_info()
+        if info is None or not self.split:
+            return iter(range(self.n))
+        return iter(range(info.id, self.n, info.num_workers))
+
+    def __len__(self):
+        return self.n
+
+
+class TorchStream(tdata.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+    def __len__(self):
+        return self.n
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": None}]
+)
+def test_iterable_dataset_batches_match_torch(options):
+    ours = [as_plain(b) for b in edata.DataLoader(Stream(8), **options)]
+    theirs = [as_plain(b) for b in tdata.DataLoader(TorchStream(8), **options)]
+    assert ours == theirs
+    assert len(edata.DataLoader(Stream(8), **options)) == len(
+        tdata.DataLoader(TorchStream(8), **options)
+    )
+    chained = edata.DataLoader(Stream(3) + Stream(2), batch_size=2)
+    assert [b.tolist() for b in chained] == [[0, 1], [2, 0], [1]]
+    for bad in ({"shuffle": True}, {"sampler": [0]}, {"batch_sampler": [[0]]}):
+        same_error(
+            lambda bad=bad: edata.DataLoader(Stream(8), **bad),
+            lambda bad=bad: tdata.DataLoader(TorchStream(8), **bad),
+        )
+
+
+def test_iterable_dataset_with_workers_duplicates_unless_split():
+    # Each worker iterates its own copy: without a split every sample comes twice.
+    duplicated = [b.tolist() for b in edata.DataLoader(Stream(5), batch_size=2, num_workers=2)]
+    assert duplicated == [[0, 1], [0, 1], [2, 3], [2, 3], [4], [4]]
+    split = [
+        b.tolist() for b in edata.DataLoader(Stream(7, split=True), batch_size=2, num_workers=2)
+    ]
+    assert split == [[0, 2], [1, 3], [4, 6], [5]]

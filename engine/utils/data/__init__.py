@@ -9,14 +9,24 @@ from engine.utils.data.dataloader import (
     default_convert,
     get_worker_info,
 )
-from engine.utils.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from engine.utils.data.dataset import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from engine.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "IterableDataset",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",

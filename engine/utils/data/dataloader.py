@@ -18,7 +18,10 @@ started with the ``fork`` context where the platform has it (Linux: the workers 
 dataset without pickling it and start fast), else the platform's default (``spawn``: the
 dataset, ``collate_fn`` and ``worker_init_fn`` must be picklable);
 ``multiprocessing_context`` overrides it.  An exception in a worker is raised again in the
-main process with the worker's traceback.  Workers are started for each epoch, or once with
+main process with the worker's traceback.  With an :class:`IterableDataset` each worker
+iterates its own copy (so the samples repeat once per worker unless ``__iter__`` splits the
+stream with :func:`get_worker_info`), batches are taken round-robin from the workers still
+running, as in torch.  Workers are started for each epoch, or once with
 ``persistent_workers=True`` (then, as in torch, later epochs draw no new base seed and each
 worker's generators continue where they were).  ``pin_memory`` is accepted and does nothing
 (CPU only).
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import collections.abc
 import copy
+import itertools
 import multiprocessing
 import queue
 import random
@@ -44,10 +48,12 @@ from engine.ops.creation import tensor as as_tensor
 from engine.ops.join import stack
 from engine.random import Generator, manual_seed, randint
 from engine.tensor import Tensor
-from engine.utils.data.dataset import Dataset
+from engine.utils.data.dataset import Dataset, IterableDataset
 from engine.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "WorkerInfo", "default_collate", "default_convert", "get_worker_info"]
+
+_END = object()  # the end of the index stream (an iterable dataset's indices are None)
 
 _ERROR_FORMAT = (
     "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
@@ -213,12 +219,65 @@ class _WorkerError:
         raise error
 
 
-def _fetch(dataset: Any, index: Any, auto_collation: bool, collate_fn: Callable) -> Any:
-    if auto_collation:
-        getitems = getattr(dataset, "__getitems__", None)
-        samples = getitems(index) if callable(getitems) else [dataset[i] for i in index]
-        return collate_fn(samples)
-    return collate_fn(dataset[index])
+class _InfiniteConstantSampler(Sampler):
+    """``None`` forever: the index stream of an iterable dataset (torch's)."""
+
+    def __iter__(self) -> Iterator[None]:
+        while True:
+            yield None
+
+
+class _MapFetcher:
+    """Reads the samples at the indices of a batch (torch's _MapDatasetFetcher)."""
+
+    def __init__(self, dataset: Any, auto_collation: bool, collate_fn: Callable, drop_last: bool):
+        self.dataset, self.auto_collation, self.collate_fn = dataset, auto_collation, collate_fn
+
+    def fetch(self, index: Any) -> Any:
+        if self.auto_collation:
+            getitems = getattr(self.dataset, "__getitems__", None)
+            if callable(getitems):
+                return self.collate_fn(getitems(index))
+            return self.collate_fn([self.dataset[i] for i in index])
+        return self.collate_fn(self.dataset[index])
+
+
+class _IterableFetcher:
+    """Takes the next ``batch_size`` samples of the dataset's iterator; StopIteration at
+    its end (torch's _IterableDatasetFetcher, ``drop_last`` included)."""
+
+    def __init__(self, dataset: Any, auto_collation: bool, collate_fn: Callable, drop_last: bool):
+        self.iterator = iter(dataset)
+        self.auto_collation, self.collate_fn, self.drop_last = auto_collation, collate_fn, drop_last
+        self.ended = False
+
+    def fetch(self, index: Any) -> Any:
+        if self.ended:
+            raise StopIteration
+        if not self.auto_collation:
+            return self.collate_fn(next(self.iterator))
+        data = []
+        for _ in index:
+            try:
+                data.append(next(self.iterator))
+            except StopIteration:
+                self.ended = True
+                break
+        if len(data) == 0 or (self.drop_last and len(data) < len(index)):
+            raise StopIteration
+        return self.collate_fn(data)
+
+
+def _fetcher(dataset: Any, auto_collation: bool, collate_fn: Callable, drop_last: bool) -> Any:
+    kind = _IterableFetcher if isinstance(dataset, IterableDataset) else _MapFetcher
+    return kind(dataset, auto_collation, collate_fn, drop_last)
+
+
+class _WorkerExhausted:
+    """A worker's reply once its copy of an iterable dataset has ended."""
+
+    def __init__(self, worker_id: int) -> None:
+        self.worker_id = worker_id
 
 
 def _worker_loop(
@@ -227,6 +286,7 @@ def _worker_loop(
     result_queue: Any,
     auto_collation: bool,
     collate_fn: Callable,
+    drop_last: bool,
     base_seed: int,
     worker_init_fn: Callable[[int], None] | None,
     worker_id: int,
@@ -244,6 +304,12 @@ def _worker_loop(
             worker_init_fn(worker_id)
     except Exception as error:  # noqa: BLE001 - reported with the first batch
         init_error = _WorkerError(error, worker_id)
+    fetcher = None
+    if init_error is None:
+        try:
+            fetcher = _fetcher(dataset, auto_collation, collate_fn, drop_last)
+        except Exception as error:  # noqa: BLE001 - reported with the first batch
+            init_error = _WorkerError(error, worker_id)
     while True:
         task = index_queue.get()
         if task is None:
@@ -254,7 +320,9 @@ def _worker_loop(
             init_error = None
             continue
         try:
-            data = _fetch(dataset, index, auto_collation, collate_fn)
+            data = fetcher.fetch(index)
+        except StopIteration:
+            data = _WorkerExhausted(worker_id)
         except Exception as error:  # noqa: BLE001 - re-raised in the main process
             data = _WorkerError(error, worker_id)
         result_queue.put((send_idx, data))
@@ -320,6 +388,23 @@ class DataLoader:
         self.worker_init_fn = worker_init_fn
         self.persistent_workers = persistent_workers
         self.in_order = in_order
+        if isinstance(dataset, IterableDataset):
+            if shuffle not in {False, None}:
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified shuffle option, but "
+                    f"got shuffle={shuffle}"
+                )
+            if sampler is not None:
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified sampler option, but "
+                    f"got sampler={sampler}"
+                )
+            if batch_sampler is not None:
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified batch_sampler "
+                    f"option, but got batch_sampler={batch_sampler}"
+                )
+            sampler = _InfiniteConstantSampler()
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -363,6 +448,13 @@ class DataLoader:
         return self.batch_sampler if self._auto_collation else self.sampler
 
     def __len__(self) -> int:
+        if isinstance(self.dataset, IterableDataset):
+            length = len(self.dataset)
+            if self.batch_size is not None:
+                length = (
+                    length // self.batch_size if self.drop_last else -(-length // self.batch_size)
+                )
+            return length
         return len(self._index_sampler)
 
     def __iter__(self) -> Iterator:
@@ -381,8 +473,13 @@ class DataLoader:
         return pool.run(indices, shutdown=True)
 
     def _single_process(self, indices: Iterator) -> Iterator:
+        fetcher = _fetcher(self.dataset, self._auto_collation, self.collate_fn, self.drop_last)
         for index in indices:
-            yield _fetch(self.dataset, index, self._auto_collation, self.collate_fn)
+            try:
+                data = fetcher.fetch(index)
+            except StopIteration:
+                return
+            yield data
 
     def _context(self) -> Any:
         context = self.multiprocessing_context
@@ -426,6 +523,7 @@ class _WorkerPool:
                     self.result_queue,
                     loader._auto_collation,
                     loader.collate_fn,
+                    loader.drop_last,
                     base_seed,
                     loader.worker_init_fn,
                     worker_id,
@@ -443,12 +541,18 @@ class _WorkerPool:
         """Yield the batches of ``indices`` in order; each epoch starts at worker 0."""
         first = received = self.next_task
         pending: dict[int, Any] = {}
+        active = [True] * self.num_workers  # an iterable dataset's copy may run out
+        cycle = itertools.cycle(range(self.num_workers))
 
         def send() -> bool:
-            index = next(indices, None)
-            if index is None:
+            if not any(active):
                 return False
-            worker = (self.next_task - first) % self.num_workers
+            index = next(indices, _END)
+            if index is _END:
+                return False
+            worker = next(cycle)
+            while not active[worker]:
+                worker = next(cycle)
             self.index_queues[worker].put((self.next_task, index))
             self.next_task += 1
             return True
@@ -464,6 +568,9 @@ class _WorkerPool:
                         pending[task] = data
                 data = pending.pop(received)
                 received += 1
+                if isinstance(data, _WorkerExhausted):
+                    active[data.worker_id] = False
+                    continue
                 send()
                 if isinstance(data, _WorkerError):
                     data.reraise()
