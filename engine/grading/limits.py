@@ -7,11 +7,14 @@ costs that process, never the notebook's kernel or the grader.  Three limits hol
 * **Processor time.**  An interval timer (``ITIMER_PROF``) raises :class:`ExerciseTimeout` in the
   learner's Python code after ``time_limit_s`` seconds of processor time: a polite stop, with a
   verdict from inside.  Code that swallows that exception, or that is inside one long C call, is
-  ended by the kernel one or two seconds later (``RLIMIT_CPU``: ``SIGXCPU``, then ``SIGKILL``).
+  ended by the kernel 0.5 to 1.5 seconds of processor time later (``RLIMIT_CPU``: ``SIGXCPU``,
+  then ``SIGKILL`` a second later if that signal is ignored).
   Processor time, not wall-clock time, so that a correct answer is not failed because other
   programs keep the machine's cores busy.
-* **Wall-clock time.**  The parent kills the process (``SIGKILL``) once a generous deadline has
-  passed, for code that waits instead of computing (``time.sleep``, ``input()``).
+* **Wall-clock time.**  The parent kills the process (``SIGKILL``) once a deadline has passed
+  (three times the processor-time limit, plus two seconds) and the process is not computing:
+  code that waits (``time.sleep``, ``input()``).  One that computes slowly on a busy machine
+  gets more time, up to ten times that deadline.
 * **Memory.**  An address-space limit (``RLIMIT_AS``): the size the process has when the check
   starts, plus :data:`MEMORY_ALLOWANCE_BYTES`.  Past it, an allocation fails with ``MemoryError``.
 
@@ -51,8 +54,10 @@ except ImportError:  # pragma: no cover - Windows
 # Bytes of address space a check may add to what its process already has (see the module
 # docstring for the measurements behind it).
 MEMORY_ALLOWANCE_BYTES = 2 * 1024**3
-# Seconds of processor time past the polite stop before the kernel ends the process.
-HARD_STOP_AFTER_S = 1
+# Seconds of processor time past the polite stop before the kernel ends the process (at least;
+# the kernel counts whole seconds, so the limit is rounded up), and from SIGXCPU to SIGKILL.
+HARD_STOP_AFTER_S = 0.5
+KILL_AFTER_S = 1
 # The parent's wall-clock deadline: this many times the processor-time limit, plus GRACE_S.
 WALL_CLOCK_FACTOR = 3
 GRACE_S = 2.0
@@ -133,9 +138,9 @@ def address_space_bytes() -> int | None:
 
 def set_limits(cpu_seconds: float, memory_allowance: int = MEMORY_ALLOWANCE_BYTES) -> int | None:
     """Limit this process from now on: ``cpu_seconds`` more seconds of processor time (then
-    ``SIGXCPU``, and ``SIGKILL`` :data:`HARD_STOP_AFTER_S` later), its address space to what it
-    has now plus ``memory_allowance``, and no core dumps.  Returns the address-space limit set,
-    or None where none could be (macOS ignores it anyway)."""
+    ``SIGXCPU`` at least :data:`HARD_STOP_AFTER_S` later, then ``SIGKILL``), its address space
+    to what it has now plus ``memory_allowance``, and no core dumps.  Returns the address-space
+    limit set, or None where none could be (macOS ignores it anyway)."""
     if resource is None:  # pragma: no cover - Windows
         return None
     with contextlib.suppress(ValueError, OSError):
@@ -156,15 +161,16 @@ def set_limits(cpu_seconds: float, memory_allowance: int = MEMORY_ALLOWANCE_BYTE
 
 
 def limit_cpu(cpu_seconds: float) -> None:
-    """Allow this process ``cpu_seconds`` more seconds of processor time, then ``SIGXCPU``, and
-    ``SIGKILL`` :data:`HARD_STOP_AFTER_S` later (a limit may be lowered, never raised)."""
+    """Allow this process ``cpu_seconds`` more seconds of processor time, and at least
+    :data:`HARD_STOP_AFTER_S` more before ``SIGXCPU`` (the kernel counts whole seconds), then
+    ``SIGKILL`` :data:`KILL_AFTER_S` later (a limit may be lowered, never raised)."""
     if resource is None:  # pragma: no cover - Windows
         return
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = usage.ru_utime + usage.ru_stime
-    soft = math.ceil(used + cpu_seconds) + HARD_STOP_AFTER_S
+    soft = math.ceil(used + cpu_seconds + HARD_STOP_AFTER_S)
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + HARD_STOP_AFTER_S))
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + KILL_AFTER_S))
 
 
 def single_threaded_libraries() -> None:
