@@ -10,9 +10,12 @@ import io
 import numpy as np
 import pytest
 import torch
+import torch.utils.data as tdata
 
 import engine
 import engine.optim as optim
+import engine.utils.data as edata
+from engine.optim import lr_scheduler as ours_schedulers
 from tests.nn_helpers import same_error
 
 STEPS = 100
@@ -334,3 +337,46 @@ def _hook_log(lib, module):
 
 def test_hooks_run_as_torchs():
     assert _hook_log(engine, optim) == _hook_log(torch, torch.optim)
+
+
+def _train(lib, steps_per_epoch=6, epochs=3):
+    """A small classifier trained with the whole library: DataLoader, CrossEntropyLoss,
+    SGD with momentum and weight decay, a StepLR schedule and gradient clipping."""
+    rng = np.random.default_rng(5)
+    features = rng.standard_normal((steps_per_epoch * 8, 4))
+    labels = rng.integers(0, 3, steps_per_epoch * 8)
+    weights = [rng.standard_normal((8, 4)) * 0.5, rng.standard_normal(8) * 0.1]
+    weights += [rng.standard_normal((3, 8)) * 0.5, rng.standard_normal(3) * 0.1]
+    data = edata if lib is engine else tdata
+    module = optim if lib is engine else torch.optim
+    schedulers = ours_schedulers if lib is engine else torch.optim.lr_scheduler
+    model = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.Tanh(), lib.nn.Linear(8, 3)).double()
+    with lib.no_grad():
+        for p, w in zip(model.parameters(), weights, strict=True):
+            p.copy_(lib.tensor(w))
+    loader = data.DataLoader(
+        data.TensorDataset(lib.tensor(features), lib.tensor(labels)), batch_size=8
+    )
+    optimizer = module.SGD(model.parameters(), lr=0.3, momentum=0.9, weight_decay=1e-3)
+    scheduler = schedulers.StepLR(optimizer, step_size=4, gamma=0.5)
+    criterion = lib.nn.CrossEntropyLoss(label_smoothing=0.05)
+    losses, norms = [], []
+    for _ in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            norms.append(lib.nn.utils.clip_grad_norm_(model.parameters(), 0.5).item())
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+    return losses, norms, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_a_whole_training_loop_matches_torch():
+    our_losses, our_norms, ours = _train(engine)
+    their_losses, their_norms, theirs = _train(torch)
+    np.testing.assert_allclose(our_losses, their_losses, rtol=TOLERANCE)
+    np.testing.assert_allclose(our_norms, their_norms, rtol=TOLERANCE)
+    assert relative_difference(ours, theirs) <= TOLERANCE
+    assert our_losses[-1] < our_losses[0] and min(our_norms) < 0.5 < max(our_norms)
