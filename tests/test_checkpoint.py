@@ -216,3 +216,20 @@ def test_a_second_backward_with_retain_graph_recomputes_like_torch():
         y.backward(retain_graph=True)
         yt.backward(retain_graph=True)
     np.testing.assert_allclose(x.grad.tolist(), xt.grad.tolist(), rtol=1e-15)
+
+
+def test_pack_runs_without_recording_a_graph_as_in_torch():
+    modes = {}
+    for name, lib, hooks in [
+        ("engine", engine, saved_tensors_hooks),
+        ("torch", torch, torch.autograd.graph.saved_tensors_hooks),
+    ]:
+        x = lib.ones(3, requires_grad=True)
+
+        def pack(t, name=name, lib=lib):
+            modes.setdefault(name, []).append(lib.is_grad_enabled())
+            return t
+
+        with hooks(pack, lambda t: t):
+            (x * x).sum()
+    assert modes["engine"] == modes["torch"] == [False, False]

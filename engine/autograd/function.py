@@ -146,7 +146,8 @@ class SavedTensor:
         self.output_of: Node | None = None  # set when the saved tensor is an output of the op
         if SAVED_TENSORS_HOOKS:
             pack, self.unpack_hook = SAVED_TENSORS_HOOKS[-1]
-            self.tensor, self.packed = None, pack(tensor)
+            with grad_mode.no_grad():  # as torch: what pack computes is not recorded
+                self.tensor, self.packed = None, pack(tensor)
         else:
             self.tensor, self.packed, self.unpack_hook = tensor, None, None
 
