@@ -17,7 +17,7 @@ from engine.ops.elementwise import lerp, maximum
 from engine.optim.optimizer import Optimizer
 from engine.tensor import Tensor
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "RMSprop"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"]
 
 
 def _scalar_dtype():
@@ -347,3 +347,260 @@ class Adagrad(Optimizer):
             state["sum"].add_(grad * grad)
             std = state["sum"].sqrt().add_(eps)
             param.add_(grad * -clr / std)
+
+
+def _check_betas(betas: tuple[float, float]) -> None:
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+
+
+class Adadelta(Optimizer):
+    """Adadelta: the step is ``sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad``,
+    both averages decaying with ``rho``; as ``torch.optim.Adadelta``."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        capturable: bool = False,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        _check_positive(lr, "learning rate")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        _check_positive(eps, "epsilon value")
+        _check_positive(weight_decay, "weight_decay value")
+        defaults = {
+            "lr": lr,
+            "rho": rho,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "capturable": capturable,
+            "foreach": foreach,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, rho, eps, weight_decay = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+        for param in _with_grads(group):
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["square_avg"] = zeros_like(param)
+                state["acc_delta"] = zeros_like(param)
+            state["step"].add_(1)
+            grad = param.grad if not group["maximize"] else -param.grad
+            if weight_decay != 0:
+                grad = grad.add(param, alpha=weight_decay)
+            square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+            square_avg.mul_(rho).add_(grad * (1 - rho) * grad)
+            std = (square_avg + eps).sqrt()
+            delta = (acc_delta + eps).sqrt() / std * grad
+            acc_delta.mul_(rho).add_(delta * (1 - rho) * delta)
+            param.add_(delta, alpha=-lr)
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm: ``exp_inf = max(beta2 * exp_inf, |grad| + eps)``; as
+    ``torch.optim.Adamax``."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        _check_positive(lr, "learning rate")
+        _check_positive(eps, "epsilon value")
+        _check_betas(betas)
+        _check_positive(weight_decay, "weight_decay value")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        for param in _with_grads(group):
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["exp_avg"] = zeros_like(param)
+                state["exp_inf"] = zeros_like(param)
+            grad = param.grad if not group["maximize"] else -param.grad
+            state["step"].add_(1)
+            if weight_decay != 0:
+                grad = grad.add(param, alpha=weight_decay)
+            exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+            exp_avg.copy_(lerp(exp_avg, grad, 1 - beta1))
+            exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs() + eps))
+            clr = lr / (1 - beta1 ** state["step"].item())
+            param.add_(exp_avg * -clr / exp_inf)
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum and torch's momentum schedule ``mu_t = beta1 * (1 - 0.5 *
+    0.96 ** (t * momentum_decay))`` (their product kept in the state, in the scalar dtype as
+    torch: float32 unless the default dtype is float64); as ``torch.optim.NAdam``."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        _check_positive(lr, "learning rate")
+        _check_positive(eps, "epsilon value")
+        _check_betas(betas)
+        _check_positive(weight_decay, "weight_decay value")
+        _check_positive(momentum_decay, "momentum_decay value")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        momentum_decay = group["momentum_decay"]
+        for param in _with_grads(group):
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["mu_product"] = tensor(1.0, dtype=_scalar_dtype())
+                state["exp_avg"] = zeros_like(param)
+                state["exp_avg_sq"] = zeros_like(param)
+            grad = param.grad if not group["maximize"] else -param.grad
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            state["step"].add_(1)
+            step = state["step"].item()
+            bias_correction2 = 1 - beta2**step
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    param.mul_(1 - lr * weight_decay)
+                else:
+                    grad = grad.add(param, alpha=weight_decay)
+            mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+            mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+            state["mu_product"].mul_(mu)
+            mu_product = state["mu_product"].item()
+            exp_avg.copy_(lerp(exp_avg, grad, 1 - beta1))
+            exp_avg_sq.mul_(beta2).add_(grad * (1 - beta2) * grad)
+            denom = (exp_avg_sq / bias_correction2).sqrt().add_(eps)
+            mu_product_next = mu_product * mu_next
+            param.add_(grad * (-lr * (1.0 - mu) / (1.0 - mu_product)) / denom)
+            param.add_(exp_avg * (-lr * mu_next / (1.0 - mu_product_next)) / denom)
+
+
+class RAdam(Optimizer):
+    """Rectified Adam: plain momentum SGD while the variance of the adaptive rate is
+    intractable (``rho_t <= 5``), then Adam scaled by the rectification term; as
+    ``torch.optim.RAdam``."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        _check_positive(lr, "learning rate")
+        _check_positive(eps, "epsilon value")
+        _check_betas(betas)
+        _check_positive(weight_decay, "weight_decay value")
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        for param in _with_grads(group):
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["exp_avg"] = zeros_like(param)
+                state["exp_avg_sq"] = zeros_like(param)
+            grad = param.grad if not group["maximize"] else -param.grad
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            state["step"].add_(1)
+            step = state["step"].item()
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    param.mul_(1 - lr * weight_decay)
+                else:
+                    grad = grad.add(param, alpha=weight_decay)
+            exp_avg.copy_(lerp(exp_avg, grad, 1 - beta1))
+            exp_avg_sq.mul_(beta2).add_(grad * (1 - beta2) * grad)
+            bias_correction1 = 1 - beta1**step
+            bias_correction2 = 1 - beta2**step
+            corrected = exp_avg / bias_correction1
+            rho_inf = 2 / (1 - beta2) - 1
+            rho_t = rho_inf - 2 * step * beta2**step / bias_correction2
+            if rho_t > 5.0:
+                rect = (
+                    (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                ) ** 0.5
+                adaptive = bias_correction2**0.5 / exp_avg_sq.sqrt().add_(eps)
+                param.add_(corrected * lr * adaptive * rect, alpha=-1.0)
+            else:
+                param.add_(corrected * lr, alpha=-1.0)
