@@ -247,7 +247,18 @@ def test_gather_scatter_errors_like_torch():
 
 @pytest.mark.parametrize(
     "name",
-    ["gather", "scatter", "scatter_value", "index_select", "take", "masked_fill", "index_fill"],
+    [
+        "gather",
+        "scatter",
+        "scatter_value",
+        "scatter_add",
+        "index_select",
+        "index_add",
+        "index_put_accumulate",
+        "take",
+        "masked_fill",
+        "index_fill",
+    ],
 )
 def test_graph_node_names_like_torch(name):
     calls = {
@@ -258,6 +269,9 @@ def test_graph_node_names_like_torch(name):
         "take": lambda x, m: x.take(m.tensor([1])),
         "masked_fill": lambda x, m: x.masked_fill(x > 0, 1.0),
         "index_fill": lambda x, m: x.index_fill(0, m.tensor([1]), 1.0),
+        "scatter_add": lambda x, m: x.scatter_add(0, m.tensor([[1, 0]]), x * 2),
+        "index_add": lambda x, m: x.index_add(0, m.tensor([1]), x[:1] * 2),
+        "index_put_accumulate": lambda x, m: x.index_put((m.tensor([0, 0]),), x[0], True),
     }
     ours = calls[name](engine.ones(2, 2, requires_grad=True), engine)
     theirs = calls[name](torch.ones(2, 2, requires_grad=True), torch)

@@ -25,7 +25,7 @@ from engine.autograd.function import Function
 from engine.ops import elementwise, table
 from engine.ops.indexing import Gather, IndexPut, ScatterAdd, getitem, setitem
 from engine.ops.iterator import Operand, empty_strided_copy, wrap
-from engine.ops.table import accepts_axis
+from engine.ops.table import accepts_axis, zero_tangent
 from engine.tensor import Tensor
 
 
@@ -258,6 +258,47 @@ class IndexPutOp(_Overwrite):
     node_name = "IndexPutBackward0"
 
 
+class AddAt(Function):
+    """``input`` with ``values`` added at flat ``positions`` (repeats add up): the gradient
+    of ``input`` passes unchanged, ``values`` gets it gathered from the positions."""
+
+    @staticmethod
+    def forward(ctx, input: Tensor, values: Tensor, positions: np.ndarray) -> Tensor:
+        ctx.positions = positions
+        if grad_mode.FORWARD_AD.active:  # zero tangents need the shapes
+            ctx.primals = (input, values)
+        return input + ScatterAdd.apply(values, positions, tuple(input.shape), False)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return grad, Gather.apply(grad, ctx.positions), None
+
+    @staticmethod
+    def jvp(ctx, input_t: Tensor | None, values_t: Tensor | None, *no_tangents) -> Tensor:
+        input, values = ctx.primals
+        input_t = zero_tangent(input) if input_t is None else input_t
+        values_t = zero_tangent(values) if values_t is None else values_t
+        return AddAt.apply(input_t, values_t, ctx.positions)
+
+
+class ScatterAddInto(AddAt):
+    """``scatter_add``."""
+
+    node_name = "ScatterAddBackward0"
+
+
+class IndexAdd(AddAt):
+    """``index_add``."""
+
+    node_name = "IndexAddBackward0"
+
+
+class IndexPutAccumulate(AddAt):
+    """``index_put(accumulate=True)``."""
+
+    node_name = "IndexPutBackward0"
+
+
 def _value_tensor(value: Operand, dtype, name: str) -> Tensor:
     """A number as a 0-d tensor of ``dtype``; a tensor value (0-d) converted to ``dtype``."""
     if isinstance(value, Tensor):
@@ -321,7 +362,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     positions = _along_dim(tuple(input.shape), dim, index, "scatter", True)
     _check_same_dtype(input, src, "scatter")
     part = _source_part(src, tuple(index.shape), "scatter_add")
-    return input + ScatterAdd.apply(part, positions, tuple(input.shape), False)
+    return ScatterAddInto.apply(input, part, positions)
 
 
 @accepts_axis
@@ -336,8 +377,7 @@ def index_add(
     positions = _select_positions(tuple(input.shape), dim, index, "index_add")
     _check_source_shape(input, dim, index, source, "index_add_()")
     scaled = source if alpha == 1 else source * alpha
-    values = ScatterAdd.apply(scaled.reshape(positions.shape), positions, tuple(input.shape), False)
-    return input + values
+    return IndexAdd.apply(input, scaled.reshape(positions.shape), positions)
 
 
 def _check_source_shape(input: Tensor, dim: int, index: Tensor, source: Tensor, name: str):
@@ -437,7 +477,7 @@ def index_put(
         )
     if accumulate:
         spread = values.expand(positions.shape)
-        return input + ScatterAdd.apply(spread, positions, tuple(input.shape), False)
+        return IndexPutAccumulate.apply(input, spread, positions)
     return IndexPutOp.apply(input, values, positions)
 
 
@@ -511,6 +551,9 @@ for _name, _function in (
     ("masked_scatter", MaskedScatter),
 ):
     table.register(_name, _function)
+table.register("scatter_add", ScatterAddInto)
+table.register("index_add", IndexAdd)
+table.register("index_put", IndexPutAccumulate)
 table.register("gather", GatherDim)
 table.register("index_put", IndexPutOp)
 
