@@ -253,6 +253,7 @@ def test_gather_scatter_errors_like_torch():
         "scatter_value",
         "scatter_add",
         "index_select",
+        "masked_select",
         "index_add",
         "index_put_accumulate",
         "take",
@@ -270,6 +271,7 @@ def test_graph_node_names_like_torch(name):
         "masked_fill": lambda x, m: x.masked_fill(x > 0, 1.0),
         "index_fill": lambda x, m: x.index_fill(0, m.tensor([1]), 1.0),
         "scatter_add": lambda x, m: x.scatter_add(0, m.tensor([[1, 0]]), x * 2),
+        "masked_select": lambda x, m: x.masked_select(m.tensor([True, False])),
         "index_add": lambda x, m: x.index_add(0, m.tensor([1]), x[:1] * 2),
         "index_put_accumulate": lambda x, m: x.index_put((m.tensor([0, 0]),), x[0], True),
     }

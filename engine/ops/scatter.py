@@ -112,6 +112,12 @@ class Take(Gather):
     node_name = "TakeBackward0"
 
 
+class MaskedSelect(Gather):
+    """``masked_select``: the elements where a mask is True."""
+
+    node_name = "MaskedSelectBackward0"
+
+
 class IndexSelect(Gather):
     """``index_select``: whole slices along a dim."""
 
@@ -202,7 +208,8 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements where ``mask`` (bool, broadcast with ``input``) is True, as a 1-D tensor."""
     _check_mask(mask, "masked_select")
     shape = layout.broadcast_shapes(input.shape, mask.shape)
-    return getitem(input.expand(shape), mask.expand(shape))
+    chosen = np.broadcast_to(mask._array(), shape)
+    return MaskedSelect.apply(input.expand(shape), _positions(shape)[chosen])
 
 
 # ------------------------------------------------------------------------------ writing
@@ -543,6 +550,7 @@ def index_put_(
 for _name, _function in (
     ("take", Take),
     ("index_select", IndexSelect),
+    ("masked_select", MaskedSelect),
     ("scatter", Scatter),
     ("scatter_value", ScatterValue),
     ("index_copy", IndexCopy),
