@@ -378,3 +378,28 @@ def test_iterable_dataset_with_workers_duplicates_unless_split():
         b.tolist() for b in edata.DataLoader(Stream(7, split=True), batch_size=2, num_workers=2)
     ]
     assert split == [[0, 2], [1, 3], [4, 6], [5]]
+
+
+def test_weighted_and_subset_random_samplers():
+    generator = engine.Generator().manual_seed(0)
+    weights = [1.0, 2.0, 0.0, 7.0]
+    drawn = list(edata.WeightedRandomSampler(weights, 20000, generator=generator))
+    counts = np.bincount(drawn, minlength=4) / 20000
+    np.testing.assert_allclose(counts, np.array(weights) / 10, atol=0.015)
+    assert counts[2] == 0
+    # Without replacement: successive draws from the remaining weight, zero weights last.
+    pairs = collections.Counter(
+        tuple(edata.WeightedRandomSampler([1.0, 2.0, 7.0], 2, False, generator))
+        for _ in range(2000)
+    )
+    assert abs(pairs[(2, 1)] / 2000 - 0.7 * 2 / 3) < 0.035
+    assert abs(pairs[(1, 2)] / 2000 - 0.2 * 7 / 8) < 0.035
+    assert list(edata.WeightedRandomSampler([1.0, 0.0, 1.0], 3, False, generator))[2] == 1
+    subset = edata.SubsetRandomSampler([10, 20, 30, 40], generator=generator)
+    assert sorted(subset) == [10, 20, 30, 40] and len(subset) == 4
+    for arguments in [([1.0, 2.0], 5, False), ([[1.0, 2.0]], 2), ([1.0, -1.0], 2), ([0.0, 0.0], 2),
+                      ([1.0], 0), ([1.0], 2, 1)]:  # fmt: skip
+        same_error(
+            lambda a=arguments: list(edata.WeightedRandomSampler(*a)),
+            lambda a=arguments: list(tdata.WeightedRandomSampler(*a)),
+        )

@@ -18,7 +18,14 @@ from engine.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
-from engine.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from engine.utils.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = [
     "BatchSampler",
@@ -31,7 +38,9 @@ __all__ = [
     "Sampler",
     "SequentialSampler",
     "Subset",
+    "SubsetRandomSampler",
     "TensorDataset",
+    "WeightedRandomSampler",
     "WorkerInfo",
     "default_collate",
     "default_convert",

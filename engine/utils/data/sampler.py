@@ -4,13 +4,24 @@ order, and how they are grouped into batches."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Any
 
-from engine.dtypes import int64
-from engine.random import Generator, randint, randperm
+from engine.dtypes import float64, int64
+from engine.ops.creation import tensor
+from engine.ops.scan import cumsum
+from engine.ops.sorting import searchsorted, topk
+from engine.random import Generator, rand, randint, randperm
+from engine.tensor import Tensor
 
-__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler"]
+__all__ = [
+    "BatchSampler",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+]
 
 
 class Sampler:
@@ -87,6 +98,84 @@ class RandomSampler(Sampler):
             for _ in range(self.num_samples // n):
                 yield from randperm(n, generator=generator).tolist()
             yield from randperm(n, generator=generator).tolist()[: self.num_samples % n]
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a random order (a new one each epoch)."""
+
+    def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
+        self.indices = indices
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        for i in randperm(len(self.indices), generator=self.generator).tolist():
+            yield self.indices[i]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def _multinomial(
+    weights: Tensor, num_samples: int, replacement: bool, generator: Generator | None
+) -> list[int]:
+    """Draws from the categorical distribution ``weights / weights.sum()`` with torch's
+    checks: with replacement by inverting the cumulative sums at uniform draws; without, by
+    the largest ``log(u) / w`` keys (Efraimidis-Spirakis, the same distribution as drawing one
+    at a time from the remaining weight; zero weights come last, as in torch)."""
+    values = weights.tolist()
+    if any(w < 0 for w in values):
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+    if sum(values) <= 0:
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > len(values):
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
+    draws = rand(num_samples, dtype=float64, generator=generator)
+    if replacement:
+        cdf = cumsum(weights, 0)
+        picks = searchsorted(cdf, draws * cdf[-1], right=True)
+        return [min(int(i), len(values) - 1) for i in picks.tolist()]
+    keys = rand(len(values), dtype=float64, generator=generator).log() / weights
+    return topk(keys, num_samples).indices.tolist()
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with
+    replacement by default), as ``torch.utils.data.WeightedRandomSampler``; the engine's
+    generator, so the draws are not torch's."""
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        num_samples: int,
+        replacement: bool = True,
+        generator: Generator | None = None,
+    ) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(
+                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(
+                f"replacement should be a boolean value, but got replacement={replacement}"
+            )
+        weights_tensor = tensor(weights, dtype=float64)
+        if len(weights_tensor.shape) != 1:
+            raise ValueError(
+                "weights should be a 1d sequence but given weights have shape "
+                f"{tuple(weights_tensor.shape)}"
+            )
+        self.weights = weights_tensor
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        yield from _multinomial(self.weights, self.num_samples, self.replacement, self.generator)
 
     def __len__(self) -> int:
         return self.num_samples
