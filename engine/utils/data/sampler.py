@@ -57,7 +57,9 @@ def _fresh_generator() -> Generator:
 class RandomSampler(Sampler):
     """A random permutation (a new one each epoch), or ``num_samples`` draws with
     replacement; from ``generator``, or from a generator seeded by a draw of the default
-    generator (so ``engine.manual_seed`` fixes the order), as torch."""
+    generator (so ``engine.manual_seed`` fixes the order), as torch.  The engine's generator is
+    not torch's: the same seed gives another permutation than torch's, so comparing training
+    step for step with torch needs ``shuffle=False`` or an explicit sampler."""
 
     def __init__(
         self,
