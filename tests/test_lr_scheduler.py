@@ -56,6 +56,30 @@ CASES = [
     ("PolynomialLR", {"total_iters": 90, "power": 2.0}, "Adam"),
     ("CosineAnnealingWarmRestarts", {"T_0": 10, "T_mult": 2, "eta_min": 0.01}, "SGD"),
     ("CosineAnnealingWarmRestarts", {"T_0": 7}, "Adam"),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 7}, "SGD"),
+    (
+        "CyclicLR",
+        {
+            "base_lr": [0.01, 0.02],
+            "max_lr": 0.5,
+            "step_size_up": 5,
+            "step_size_down": 9,
+            "mode": "triangular2",
+        },
+        "Adam",
+    ),
+    (
+        "CyclicLR",
+        {
+            "base_lr": 0.01,
+            "max_lr": 0.1,
+            "step_size_up": 6,
+            "mode": "exp_range",
+            "gamma": 0.99,
+            "cycle_momentum": False,
+        },
+        "SGD",
+    ),
     (
         "ChainedScheduler",
         lambda m, o: m.ChainedScheduler(
@@ -220,6 +244,8 @@ def test_stepping_the_scheduler_first_warns_as_torch():
         lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0),
         lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=0),
         lambda m, o: m.ChainedScheduler([]),
+        lambda m, o: m.CyclicLR(o, 0.01, 0.1, mode="sine"),
+        lambda m, o: m.CyclicLR(o, [0.01], 0.1),
         lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]),
     ],
 )
