@@ -28,6 +28,7 @@ from engine.grading import (  # noqa: F401  (importing a chapter module register
     chapter05,
     chapter06,
     chapter07,
+    chapter08,
     chapter10,
 )
 from engine.grading.core import (
