@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import engine
+import engine.nn
 
 PAGE = (Path(__file__).resolve().parent.parent / "limitations.md").read_text()
 
@@ -20,6 +21,8 @@ PAGE = (Path(__file__).resolve().parent.parent / "limitations.md").read_text()
         (lambda: engine.func.vmap, AttributeError, "vmap"),
         (lambda: engine.compile, AttributeError, "compile"),
         (lambda: engine.distributions, AttributeError, "distributions"),
+        (lambda: engine.nn.LSTM(3, 4, proj_size=2), NotImplementedError, "proj_size"),
+        (lambda: engine.nn.MultiheadAttention(4, 2, kdim=3), NotImplementedError, "kdim"),
     ],
 )
 def test_what_the_engine_does_not_do_fails_as_the_page_says(call, error, message):
