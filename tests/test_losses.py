@@ -1,6 +1,7 @@
 """Losses of engine.nn.functional and their modules against torch in float64: values and
 gradients for every reduction and option (class weights, ignore_index, label smoothing,
-probability targets, N-d inputs, pos_weight, log_target, margins, swap), extreme logits
+probability targets, N-d inputs, pos_weight, log_target, margins, swap, Stirling's term,
+clamped variances), extreme logits
 (finite and exact where the naive formula overflows), gradcheck, and torch's errors."""
 
 from __future__ import annotations
@@ -237,6 +238,33 @@ def test_margin_losses(reduction):
     compare("triplet_margin_loss", [a, p, n], reduction=reduction, p=1.0, swap=True, margin=2.0)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_more_losses(reduction):
+    x, signs = arr(4, 5), np.where(arr(4, 5) > 0, 1.0, -1.0)
+    compare("soft_margin_loss", [x, signs], grads=[0], reduction=reduction)
+    x[0, :2] = [1.0, 0.0]  # at the margin and at zero
+    signs[0, :2] = -1.0
+    compare("hinge_embedding_loss", [x, signs], grads=[0], reduction=reduction, margin=1.0)
+    counts = np.floor(arr(4, 5, low=0, high=5))
+    compare("poisson_nll_loss", [x, counts], grads=[0], reduction=reduction)
+    compare("poisson_nll_loss", [np.exp(x), counts], grads=[0], reduction=reduction,
+            log_input=False, full=True)  # fmt: skip
+    var = np.abs(arr(4, 5)) + 0.1
+    var[0, 0] = 1e-9  # clamped at eps, the gradient still reaches var as torch's
+    compare("gaussian_nll_loss", [x, arr(4, 5), var], reduction=reduction)
+    compare("gaussian_nll_loss", [x, arr(4, 5), var[:, :1]], reduction=reduction, full=True)
+    compare("gaussian_nll_loss", [x, arr(4, 5), var[:, 0]], grads=[0, 1], reduction=reduction)
+    labels = (arr(4, 5) > 0).astype(np.float64)
+    compare("multilabel_soft_margin_loss", [x, labels], grads=[0], reduction=reduction)
+    compare("multilabel_soft_margin_loss", [x, labels], grads=[0], reduction=reduction,
+            weight=np.abs(arr(5)))  # fmt: skip
+    target = np.array([0, 4, 2, 2])
+    compare("multi_margin_loss", [x, target], grads=[0], reduction=reduction)
+    compare("multi_margin_loss", [x, target], grads=[0], reduction=reduction, p=2, margin=0.5,
+            weight=np.abs(arr(5)) + 0.1)  # fmt: skip
+    compare("multi_margin_loss", [x[0], np.array(3)], grads=[0], reduction=reduction)
+
+
 MODULE_CASES = [
     ("MSELoss", {"reduction": "sum"}, [arr(3, 2), arr(3, 2)]),
     ("L1Loss", {}, [arr(3, 2), arr(3, 2)]),
@@ -255,6 +283,13 @@ MODULE_CASES = [
     ("TripletMarginLoss", {"margin": 0.5, "p": 3.0}, [arr(3, 2), arr(3, 2), arr(3, 2)]),
     ("CosineSimilarity", {"dim": 0}, [arr(3, 2), arr(3, 2)]),
     ("PairwiseDistance", {"keepdim": True}, [arr(3, 2), arr(3, 2)]),
+    ("SoftMarginLoss", {}, [arr(3, 2), np.array([[1.0, -1.0]] * 3)]),
+    ("HingeEmbeddingLoss", {"margin": 0.5}, [arr(3, 2), np.array([[1.0, -1.0]] * 3)]),
+    ("PoissonNLLLoss", {"full": True}, [arr(3, 2), np.array([[0.0, 3.0]] * 3)]),
+    ("GaussianNLLLoss", {"full": True}, [arr(3, 2), arr(3, 2), np.abs(arr(3, 2))]),
+    ("MultiLabelSoftMarginLoss", {"weight": np.abs(arr(2))},
+     [arr(3, 2), np.array([[1.0, 0.0]] * 3)]),
+    ("MultiMarginLoss", {"p": 2, "weight": np.abs(arr(4))}, [arr(3, 4), np.array([0, 3, 1])]),
 ]  # fmt: skip
 
 
@@ -263,6 +298,8 @@ MODULE_CASES = [
 )
 def test_loss_modules_match_torch(name, options, arrays):
     grads = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"][:2]
+    if name in ("SoftMarginLoss", "HingeEmbeddingLoss", "PoissonNLLLoss"):
+        grads = [0]  # torch refuses (or gives NaN) a gradient for these targets
     compare(None, arrays, grads=grads, module=name, module_options=options)
     ours = getattr(nn, name)(**{k: convert(v, engine, False) for k, v in options.items()})
     theirs = getattr(torch.nn, name)(**{k: convert(v, torch, False) for k, v in options.items()})
@@ -284,6 +321,11 @@ GRADCHECKS = [
     lambda x, y: F.cosine_similarity(x, y),
     lambda x, y: F.cosine_embedding_loss(x, y, engine.tensor([1.0, -1.0, -1.0]), margin=-0.9),
     lambda x, y: F.triplet_margin_loss(x, y, y * 0.5 + 1, swap=True),
+    lambda x, y: F.soft_margin_loss(x, y),
+    lambda x, y: F.poisson_nll_loss(x, y.abs(), full=True),
+    lambda x, y: F.gaussian_nll_loss(x, y, y.abs() + 0.1, full=True),
+    lambda x, y: F.multilabel_soft_margin_loss(x, y.sigmoid()),
+    lambda x, y: F.multi_margin_loss(x + y, engine.tensor([0, 2, 1]), p=2),
 ]
 
 
@@ -329,6 +371,15 @@ ERRORS = [
     lambda lib, F: F.triplet_margin_loss(_x(lib, 3, 4), _x(lib, 3, 4), _x(lib, 4)),
     lambda lib, F: F.kl_div(_x(lib, 2), _x(lib, 2), reduction="bad"),
     lambda lib, F: (lib.nn if lib is torch else nn).TripletMarginLoss(margin=-1.0),
+    lambda lib, F: F.multi_margin_loss(_x(lib, 3, 4), lib.tensor([0, 1, 5])),
+    lambda lib, F: F.multi_margin_loss(_x(lib, 3, 4), lib.tensor([0, 1])),
+    lambda lib, F: F.multi_margin_loss(_x(lib, 3, 4), lib.tensor([[0], [1], [2]])),
+    lambda lib, F: F.multi_margin_loss(_x(lib, 3, 4), lib.tensor([0, 1, 2]), p=3),
+    lambda lib, F: F.poisson_nll_loss(_x(lib, 2), _x(lib, 2), reduction="bad"),
+    lambda lib, F: F.gaussian_nll_loss(_x(lib, 3, 4), _x(lib, 3, 4), lib.ones(2)),
+    lambda lib, F: F.gaussian_nll_loss(_x(lib, 3, 4), _x(lib, 3, 4), -1.0),
+    lambda lib, F: F.multilabel_soft_margin_loss(_x(lib, 3, 4), _x(lib, 3, 4), reduction="x"),
+    lambda lib, F: (lib.nn if lib is torch else nn).MultiMarginLoss(p=3),
 ]
 
 

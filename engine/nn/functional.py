@@ -2083,10 +2083,181 @@ def triplet_margin_loss(
     return _reduce((margin + distance_positive - distance_negative).clamp(min=0), reduction)
 
 
+def soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-target * input))``, target in {1, -1}."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    return _reduce(log1p(exp(-input * target)), reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``
+    (torch adds both terms, each masked where the target is not the other value)."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    zeros = input.new_zeros(())
+    margin_term = where(target != 1, (margin - input).clamp(min=0), zeros)
+    input_term = where(target != -1, input, zeros)
+    return _reduce(margin_term + input_term, reduction)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Poisson negative log-likelihood: ``exp(input) - target * input`` for a log-rate
+    ``input``, or ``input - target * log(input + eps)``; ``full`` adds Stirling's term
+    ``t log t - t + log(2 pi t) / 2`` where ``target > 1``."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        large = target > 1
+        safe = where(large, target, 2.0)
+        stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
+        loss = loss + where(large, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var: Tensor | float,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """Gaussian negative log-likelihood ``(log(var) + (input - target)**2 / var) / 2`` with
+    ``var`` clamped at ``eps`` (as torch, the clamp is invisible to the gradient); ``var``
+    may have one dimension of size 1 or lack the last one; ``full`` adds ``log(2 pi) / 2``."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * input.new_ones(tuple(input.shape))
+    elif (var < 0).any().item():
+        raise ValueError("var has negative entry/entries")
+    if var.size() != input.size():
+        if input.size()[:-1] == var.size():
+            var = var.unsqueeze(-1)
+        elif input.dim() == var.dim() and (
+            sum(y for x, y in zip(input.size(), var.size(), strict=True) if x != y) == 1
+        ):
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var + (var.clamp(min=eps) - var).detach()
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """One binary cross-entropy of logits per class, averaged over the classes (the last
+    dimension): ``-(t * logsigmoid(x) + (1 - t) * logsigmoid(-x))``."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    loss = loss.sum(class_dim) / input.size(class_dim)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss: ``sum_{i != y} max(0, margin - x[y] + x[i]) ** p / C`` per
+    sample (times ``weight[y]``), ``p`` 1 or 2."""
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_from_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    batched = input.dim() == 2
+    rows = input if batched else input.unsqueeze(0)
+    labels = target.reshape(-1)
+    if labels.numel() != rows.size(0) or (batched and target.dim() != 1):
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+            f"input samples (batch size). Expected target size [{rows.size(0)}], but got "
+            f"{list(target.shape)}. Input has shape {list(input.shape)}."
+        )
+    classes = rows.size(1)
+    values = labels.numpy()
+    if ((values < 0) | (values >= classes)).any():
+        raise RuntimeError("target out of range")
+    picked = rows.gather(1, labels.unsqueeze(1))
+    z = margin - picked + rows
+    hinge = where(z > 0, z, 0.0)
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        hinge = hinge * weight.to(input.dtype)[labels].unsqueeze(1)
+    others = 1 - one_hot(labels, classes).to(input.dtype)
+    loss = (hinge * others).sum(1) / classes
+    if not batched:
+        loss = loss.squeeze(0)
+    return _reduce(loss, reduction)
+
+
 __all__ += [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cosine_embedding_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "multi_margin_loss",
+    "multilabel_soft_margin_loss",
+    "poisson_nll_loss",
+    "soft_margin_loss",
     "cosine_similarity",
     "cross_entropy",
     "huber_loss",
