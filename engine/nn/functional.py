@@ -18,7 +18,9 @@
 - attention: ``scaled_dot_product_attention`` (causal mask), ``multi_head_attention_forward``.
 - losses: ``mse_loss``, ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``cross_entropy``,
   ``nll_loss``, ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``kl_div``,
-  ``cosine_embedding_loss``, ``margin_ranking_loss``, ``triplet_margin_loss``, with
+  ``cosine_embedding_loss``, ``margin_ranking_loss``, ``triplet_margin_loss``,
+  ``soft_margin_loss``, ``hinge_embedding_loss``, ``poisson_nll_loss``, ``gaussian_nll_loss``,
+  ``multilabel_soft_margin_loss``, ``multi_margin_loss``, with
   ``cosine_similarity`` and ``pairwise_distance`` (torch's reductions, options and errors;
   cross-entropy through the stable ``log_softmax``, BCE-with-logits through ``logsigmoid``).
 
