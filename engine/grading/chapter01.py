@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import math
 
-from engine.grading.core import CheckFailed, exercise, expect, expect_close, expect_type
+from engine.grading.core import (
+    CheckFailed,
+    exercise,
+    expect,
+    expect_close,
+    expect_type,
+    explain,
+)
 from engine.scalar import Value
 
 CHAPTER = "01_backprop_by_hand"
@@ -236,3 +243,140 @@ def check_backward(backward) -> str:
     backward(node)
     expect_close("a chain of 100,000 multiplications by 1: x.grad", 1.0, x.grad)
     return "3 cases passed"
+
+
+POWER_AND_DIVISION = (
+    "engine.scalar.Value.__pow__",
+    "engine.scalar.Value.__truediv__",
+    "engine.scalar.Value.__rtruediv__",
+)
+
+
+@exercise(
+    CHAPTER,
+    "power",
+    "a ** k for a constant k, with its backward pass",
+    forbidden=POWER_AND_DIVISION,
+    hints=(
+        "The output holds a.data ** k; its only child is a (k is a plain number, not a Value).",
+        "d(a**k)/da = k * a**(k - 1): add out.grad times that to a.grad, with +=.",
+    ),
+)
+def check_power(power) -> str:
+    cases = [(3.0, 2.0), (-2.0, 3.0), (4.0, 0.5), (2.0, -1.0), (5.0, 0.0)]
+    for x, k in cases:
+        case = f"power(Value({x}), {k})"
+        a = Value(x)
+        out = power(a, k)
+        expect_type(case, out, Value)
+        expect_close(f"{case}.data", x**k, out.data, 1e-12)
+        expect(case, out._prev == {a}, f"the output's _prev should be {{a}}, got {out._prev!r}")
+        _run_local_backward(out, 2.0)
+        expect_close(f"{case} with out.grad = 2.0: a.grad", 2.0 * k * x ** (k - 1), a.grad, 1e-12)
+    x = Value(3.0)
+    f = power(x, 2.0) + x * 4.0  # x used twice
+    f.backward()
+    expect_close("f = power(x, 2) + 4x at x = 3, after f.backward(): x.grad", 10.0, x.grad, 1e-12)
+    return f"{len(cases) + 1} cases passed"
+
+
+@exercise(
+    CHAPTER,
+    "div",
+    "a / b built from multiplication and power, with no backward of its own",
+    forbidden=POWER_AND_DIVISION,
+    hints=(
+        "a / b = a * b**-1. Build it from Value's multiplication and your power function: the "
+        "graph then holds two nodes, and each has its own _backward.",
+        "Nothing to differentiate by hand: backward() walks through the two nodes.",
+    ),
+)
+def check_div(div) -> str:
+    cases = [(6.0, 3.0), (-1.0, 4.0), (2.5, -0.5)]
+    for x, y in cases:
+        case = f"div(Value({x}), Value({y}))"
+        a, b = Value(x), Value(y)
+        out = div(a, b)
+        expect_type(case, out, Value)
+        expect_close(f"{case}.data", x / y, out.data, 1e-12)
+        out.backward()
+        expect_close(f"{case}, after backward(): a.grad = 1/b", 1 / y, a.grad, 1e-12)
+        expect_close("... b.grad = -a/b**2", -x / y**2, b.grad, 1e-12)
+    a = Value(1.7)
+    same = div(a, a)
+    same.backward()
+    expect_close("div(a, a) is constant: a.grad", 0.0, a.grad, 1e-12)
+    return f"{len(cases) + 1} cases passed, a / a included"
+
+
+@exercise(
+    CHAPTER,
+    "grad_after_two_backwards",
+    "predict x.grad after one and after two backward calls",
+    kind="predict",
+    hints=(
+        "y = x * x: what is dy/dx at x = 3? That is what one backward adds to x.grad.",
+        "A leaf's .grad is never reset by backward: each call adds again.",
+    ),
+)
+def check_grad_after_two_backwards(grad_after_two_backwards) -> str:
+    prediction = grad_after_two_backwards()
+    expect(
+        "grad_after_two_backwards()",
+        isinstance(prediction, tuple) and len(prediction) == 2,
+        f"return a tuple (after one call, after two calls), got {prediction!r}",
+    )
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    once = x.grad
+    y.backward()
+    twice = x.grad
+    numbers = tuple(float(p) if isinstance(p, int | float) else p for p in prediction)
+    return " ".join(
+        [
+            explain("x.grad after y.backward()", numbers[0], once, "dy/dx = 2x = 6."),
+            explain(
+                "x.grad after a second y.backward()",
+                numbers[1],
+                twice,
+                "Leaves accumulate: the second call adds 6 again, as PyTorch does (with "
+                "retain_graph=True). Training loops zero the gradients between steps for this.",
+            ),
+        ]
+    )
+
+
+@exercise(
+    CHAPTER,
+    "sigmoid",
+    "fix a sigmoid whose gradient is right in some graphs and wrong in others",
+    kind="debug",
+    hints=(
+        "Try f = sigmoid(a) * a: a feeds two operations. What must a.grad become?",
+        "Compare how its _backward updates a.grad with how Value.__mul__'s does.",
+    ),
+)
+def check_sigmoid(sigmoid) -> str:
+    def s(x):
+        return 1 / (1 + math.exp(-x))
+
+    a = Value(0.5)
+    out = sigmoid(a)
+    expect_type("sigmoid(Value(0.5))", out, Value)
+    expect_close("sigmoid(Value(0.5)).data", s(0.5), out.data, 1e-12)
+    out.backward()
+    expect_close("sigmoid(a).backward(): a.grad", s(0.5) * (1 - s(0.5)), a.grad, 1e-12)
+    a = Value(0.5)
+    f = sigmoid(a) * a
+    f.backward()
+    want = s(0.5) + 0.5 * s(0.5) * (1 - s(0.5))
+    if math.isclose(a.grad, s(0.5) * (1 - s(0.5)) * 0.5, abs_tol=1e-12) or math.isclose(
+        a.grad, s(0.5), abs_tol=1e-12
+    ):
+        raise CheckFailed(
+            f"f = sigmoid(a) * a at a = 0.5: a.grad is {a.grad!r}, expected {want!r}. a is used "
+            "twice; one contribution overwrote the other (= instead of +=)"
+        )
+    expect_close("f = sigmoid(a) * a at a = 0.5: a.grad", want, a.grad, 1e-12)
+    return "right alone and when its input is used twice"
