@@ -273,3 +273,134 @@ def check_permute_then_view(permute_then_view) -> str:
         "view refuses (RuntimeError); reshape would copy.",
     )
     return f"{first} {second}"
+
+
+def _torch_view_strides(shape, strides, new_shape):
+    """What torch's view gives for a tensor of this shape and these strides (None: raises)."""
+    import torch
+
+    size = 1 + sum((n - 1) * s for n, s in zip(shape, strides, strict=True) if n > 0)
+    base = torch.zeros(max(size, 1))
+    tensor = torch.as_strided(base, shape, strides)
+    try:
+        return tuple(tensor.view(new_shape).stride())
+    except RuntimeError:
+        return None
+
+
+VIEW_CASES = [
+    ((2, 3, 4), (12, 4, 1), (6, 4)),
+    ((2, 3, 4), (12, 4, 1), (24,)),
+    ((4, 3), (1, 4), (12,)),  # a transpose
+    ((4, 3), (1, 4), (4, 3, 1)),
+    ((4, 3), (1, 4), (2, 2, 3)),  # splits the non-contiguous dim: fine
+    ((2, 4), (8, 2), (8,)),  # a slice with a step: one chunk
+    ((2, 4), (16, 2), (8,)),  # two chunks: impossible
+    ((3, 1, 5), (5, 99, 1), (15,)),  # a size-1 dim with any stride
+    ((3, 4), (0, 1), (12,)),  # expanded
+    ((3, 4), (0, 1), (3, 2, 2)),
+    ((6,), (2,), (2, 3)),
+    ((2, 3), (3, 1), (2, 1, 3, 1)),
+]
+
+
+@exercise(
+    CHAPTER,
+    "can_view",
+    "torch's rule for when view works, and the strides it gives",
+    forbidden=(
+        "engine.layout.view_strides",
+        "engine.Tensor.view",
+        "engine.Tensor.reshape",
+        "torch.Tensor.view",
+        "torch.Tensor.reshape",
+    ),
+    hints=(
+        "Group the old dims into chunks that are contiguous among themselves: dim i and dim i+1 "
+        "are in one chunk when stride[i] == shape[i+1] * stride[i+1] (size-1 dims join any "
+        "chunk).",
+        "A view exists when the new dims can be grouped so that each group multiplies to exactly "
+        "one chunk's size; inside a group, the strides are contiguous, ending at the chunk's last "
+        "stride.",
+        "Walk both shapes from the right, as torch's computeStride does.",
+    ),
+)
+def check_can_view(can_view) -> str:
+    for shape, strides, new_shape in VIEW_CASES:
+        case = f"can_view({shape}, {strides}, {new_shape})"
+        got = can_view(shape, strides, new_shape)
+        want = _torch_view_strides(shape, strides, new_shape)
+        got = tuple(got) if isinstance(got, list) else got
+        if (got is None) != (want is None):
+            says = "view raises" if want is None else f"view works, with strides {want}"
+            raise CheckFailed(f"{case}: torch says {says}; you returned {got!r}")
+        if got != want:
+            raise CheckFailed(f"{case}: expected strides {want}, got {got!r}")
+    return f"{len(VIEW_CASES)} shapes and strides, torch's answer each time"
+
+
+@exercise(
+    CHAPTER,
+    "strided_map",
+    "apply a function to every element of a view, walking shape, strides and offset by hand",
+    forbidden=(
+        "engine.Tensor.as_strided",
+        "engine.as_strided",
+        "numpy.lib.stride_tricks.as_strided",
+        "torch.as_strided",
+        "torch.Tensor.as_strided",
+    ),
+    hints=(
+        "Enumerate every index (i0, i1, ...) in row-major order: the last dim changes fastest "
+        "(itertools.product over range(n) for each size does exactly that).",
+        "The element at an index is storage[offset + sum(i * s for i, s in zip(index, "
+        "strides))]. A 0-d view has one element; a view with a size-0 dim has none.",
+    ),
+)
+def check_strided_map(strided_map) -> str:
+    storage = [float(v) for v in range(30)]
+    cases = [
+        ((2, 3), (3, 1), 0),
+        ((3, 2), (1, 3), 0),
+        ((2, 2), (6, 2), 5),
+        ((4,), (0,), 7),
+        ((2, 0, 3), (3, 3, 1), 0),
+        ((), (), 11),
+        ((2, 3, 2), (12, 4, 1), 2),
+    ]
+    for shape, strides, offset in cases:
+        case = f"strided_map(f, storage, shape={shape}, strides={strides}, offset={offset})"
+        got = strided_map(lambda v: 2 * v + 1, storage, shape, strides, offset)
+        view = engine.tensor(storage).as_strided(shape, strides, offset)
+        want = [2 * v + 1 for v in np.asarray(view.tolist()).reshape(-1).tolist()]
+        if not isinstance(got, list) or got != want:
+            raise CheckFailed(f"{case}: expected {want}, got {got!r:.120}")
+    return f"{len(cases)} views, with offsets, a stride 0, a 0-d and an empty one"
+
+
+@exercise(
+    CHAPTER,
+    "centered",
+    "fix a function that changes the array its caller passed in",
+    kind="debug",
+    hints=(
+        "Look at the caller's array after calling centered(array). Which engine call shares "
+        "memory with it?",
+        "Keep the sharing out of the result: copy first, or compute out of place.",
+    ),
+)
+def check_centered(centered) -> str:
+    array = np.array([1.0, 2.0, 6.0])
+    before = array.copy()
+    got = centered(array)
+    case = "centered(np.array([1.0, 2.0, 6.0]))"
+    expect(case, isinstance(got, engine.Tensor), f"expected an engine Tensor, got {got!r}")
+    if not np.array_equal(array, before):
+        raise CheckFailed(
+            f"{case}: the caller's array is now {array.tolist()}: engine.from_numpy shares its "
+            "memory, and an in-place subtraction writes through to it"
+        )
+    expect(
+        case, got.tolist() == [-2.0, -1.0, 3.0], f"expected [-2.0, -1.0, 3.0], got {got.tolist()}"
+    )
+    return "the result is centered and the caller's array is untouched"
