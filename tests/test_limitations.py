@@ -33,3 +33,12 @@ def test_what_the_engine_does_not_do_fails_as_the_page_says(call, error, message
 def test_page_states_the_errors_it_promises():
     for text in ("engine tensors live on the CPU only", "Could not infer dtype of complex"):
         assert text in PAGE
+
+
+def test_the_same_seed_gives_different_numbers_than_torch():
+    import torch
+
+    engine.manual_seed(0)
+    torch.manual_seed(0)
+    assert engine.rand(3).tolist() != torch.rand(3).tolist()
+    assert "PCG64" in PAGE

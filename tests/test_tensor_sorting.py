@@ -127,10 +127,11 @@ def test_searchsorted_like_torch(rows, size, right, out_int32, seed):
     shape = (rows, size) if rows else (size,)
     boundaries = np.sort(rng.integers(-3, 4, shape), axis=-1).astype(np.float64)
     values = rng.integers(-4, 5, (rows, 3) if rows else (2, 3)).astype(np.float64)
+    options = {"right": right, "out_int32": out_int32}
     check_like_torch(
-        lambda: engine.searchsorted(engine.tensor(boundaries), engine.tensor(values), right=right, out_int32=out_int32),
-        lambda: torch.searchsorted(torch.tensor(boundaries), torch.tensor(values), right=right, out_int32=out_int32),
-    )  # fmt: skip
+        lambda: engine.searchsorted(engine.tensor(boundaries), engine.tensor(values), **options),
+        lambda: torch.searchsorted(torch.tensor(boundaries), torch.tensor(values), **options),
+    )
     if not rows:
         check_like_torch(
             lambda: engine.bucketize(engine.tensor(values), engine.tensor(boundaries), right=right),
