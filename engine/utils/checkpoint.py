@@ -95,7 +95,11 @@ class _ReentrantCheckpoint(Function):
     @staticmethod
     def forward(ctx, function, rng_state, *args):
         ctx.function, ctx.rng_state = function, rng_state
-        ctx.inputs = args
+        # The tensor inputs are what this variant keeps: saved like any op's (so saved-tensor
+        # hooks see them, and an in-place change before backward is caught), the rest as is.
+        ctx.positions = [i for i, value in enumerate(args) if isinstance(value, Tensor)]
+        ctx.others = [value for value in args if not isinstance(value, Tensor)]
+        ctx.save_for_backward(*(args[i] for i in ctx.positions))
         with grad_mode.no_grad():
             return function(*args)
 
@@ -105,7 +109,12 @@ class _ReentrantCheckpoint(Function):
         if ctx.rng_state is not None:
             engine_random.set_rng_state(ctx.rng_state)
         try:
-            inputs = tuple(_detached_like(value) for value in ctx.inputs)
+            tensors, others = iter(ctx.saved_tensors), iter(ctx.others)
+            count = len(ctx.positions) + len(ctx.others)
+            inputs = tuple(
+                _detached_like(next(tensors)) if i in ctx.positions else next(others)
+                for i in range(count)
+            )
             with grad_mode.enable_grad():
                 outputs = ctx.function(*inputs)
         finally:
