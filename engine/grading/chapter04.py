@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import engine
-from engine.grading.core import CheckFailed, exercise, expect, expect_type
+from engine.grading.core import CheckFailed, exercise, expect, expect_type, explain
 
 
 def _float64(values, requires_grad=True):
@@ -252,3 +252,121 @@ def check_gradients_per_step(gradients_per_step) -> str:
                 hint = " (that is the sum of the gradients so far: .grad accumulates)"
             raise CheckFailed(f"{case}, step {step}: expected {want}, got {have}{hint}")
     return "each step's gradient is that step's alone"
+
+
+def _outcome_of_backward(snippet) -> str:
+    """'ok' when snippet() runs, else the exception type's name."""
+    try:
+        snippet()
+    except Exception as error:  # the error type is the outcome being predicted
+        return type(error).__name__
+    return "ok"
+
+
+def _saved_then_modified():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()  # exp saves its output
+    y.add_(1)
+    y.sum().backward()
+
+
+def _unsaved_then_modified():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2  # multiplying by a number saves nothing
+    y.add_(1)
+    y.sum().backward()
+
+
+def _view_of_saved_modified():
+    x = engine.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    z = (y[:2] ** 2).sum()  # pow saves y[:2]
+    y[2:].mul_(0)  # writes elements z never read
+    z.backward()
+
+
+def _leaf_modified():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    x.add_(1)
+
+
+def _second_backward_through_saved():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+
+
+def _second_backward_without_saved():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = (x + 1).sum()
+    y.backward()
+    y.backward()
+
+
+SNIPPETS = {
+    "saved_then_modified": _saved_then_modified,
+    "unsaved_then_modified": _unsaved_then_modified,
+    "view_of_saved_modified": _view_of_saved_modified,
+    "leaf_modified": _leaf_modified,
+    "second_backward_through_saved": _second_backward_through_saved,
+    "second_backward_without_saved": _second_backward_without_saved,
+}
+WHY = {
+    "saved_then_modified": "exp saved its output, and add_ bumped its version.",
+    "unsaved_then_modified": "x * 2 saves nothing (its gradient is 2), so nothing is checked.",
+    "view_of_saved_modified": "y[:2] and y[2:] share y's version counter: the check is "
+    "per tensor and its views, not per element, so it fires although z never read y[2:].",
+    "leaf_modified": "an in-place change of a leaf that requires grad is refused at once.",
+    "second_backward_through_saved": "the first backward freed what x * x saved.",
+    "second_backward_without_saved": "nothing was saved, so there is nothing to free.",
+}
+
+
+@exercise(
+    CHAPTER,
+    "will_it_raise",
+    "predict which of six snippets raise, and which run",
+    kind="predict",
+    hints=(
+        "Only saved tensors are checked for in-place changes, and a version counter is shared by "
+        "a tensor and all its views.",
+        "A backward frees only what was saved; a graph that saved nothing can be walked again.",
+    ),
+)
+def check_will_it_raise(will_it_raise) -> str:
+    prediction = will_it_raise()
+    expect(
+        "will_it_raise()",
+        isinstance(prediction, dict) and set(prediction) == set(SNIPPETS),
+        f"return a dict with the keys {sorted(SNIPPETS)}, mapping each to True (raises) or "
+        f"False (runs); got {prediction!r:.80}",
+    )
+    verdicts = []
+    for name, snippet in SNIPPETS.items():
+        raised = _outcome_of_backward(snippet) != "ok"
+        verdicts.append(explain(name, bool(prediction[name]), raised, WHY[name]))
+    return " ".join(verdicts)
+
+
+@exercise(
+    CHAPTER,
+    "two_losses",
+    "fix a function that needs the gradients of two losses sharing one graph",
+    kind="debug",
+    hints=(
+        "Read the error of the second backward: what did the first one free?",
+        "Either keep the graph for a second walk, or add the losses and walk once.",
+    ),
+)
+def check_two_losses(two_losses) -> str:
+    x = engine.tensor([0.5, -1.0, 2.0], dtype=engine.float64, requires_grad=True)
+    got = two_losses(x)
+    case = "two_losses(x) for x = [0.5, -1, 2]"
+    expect(case, isinstance(got, engine.Tensor), f"expected the tensor x.grad, got {got!r}")
+    h = np.tanh(np.array([0.5, -1.0, 2.0]) * 3)
+    want = (1 - h**2) * 3 * (2 * h + 1)  # d/dx of sum(h**2) + sum(h)
+    got_values = np.asarray(got.tolist())
+    if not np.allclose(got_values, want, rtol=1e-12):
+        raise CheckFailed(f"{case}: expected {want.round(6).tolist()}, got {got_values.round(6)}")
+    return "both losses' gradients, summed, with one shared graph"
