@@ -29,6 +29,7 @@ from engine.grading import (  # noqa: F401  (importing a chapter module register
     chapter06,
     chapter07,
     chapter08,
+    chapter09,
     chapter10,
 )
 from engine.grading.core import (
