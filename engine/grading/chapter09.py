@@ -196,13 +196,14 @@ def check_clip_grad_norm(clip_grad_norm_) -> str:
 
 # ------------------------------------------------------------------------------ truncated_bptt
 def _reference_bptt(cell, inputs, k):
-    h = engine.zeros(inputs.shape[1], cell.hidden_size, dtype=inputs.dtype)
+    zeros = engine.zeros(inputs.shape[1], cell.hidden_size, dtype=inputs.dtype)
+    h, c = zeros, zeros
     losses = []
     for begin in range(0, inputs.shape[0], k):
-        h = h.detach()
+        h, c = h.detach(), c.detach()
         loss = 0
         for t in range(begin, min(begin + k, inputs.shape[0])):
-            h = cell(inputs[t], h)
+            h, c = cell(inputs[t], (h, c))
             loss = loss + h.pow(2).mean()
         loss.backward()
         losses.append(loss.item())
@@ -221,20 +222,25 @@ def _cell_grads(cell) -> np.ndarray:
 @exercise(
     CHAPTER,
     "truncated_bptt",
-    "backpropagate through a recurrent cell in chunks of k steps, detaching the hidden state",
-    forbidden=("engine.nn.RNN.forward", "torch.nn.RNN.forward"),
+    "backpropagate through an LSTM cell in chunks of k steps, detaching its state",
+    forbidden=(
+        "engine.nn.LSTM.forward",
+        "engine.nn.RNN.forward",
+        "torch.nn.LSTM.forward",
+        "torch.nn.RNN.forward",
+    ),
     hints=(
         "Loop over chunks of k steps (the last chunk may be shorter). In each, run the cell step "
         "by step, add up the chunk's loss, then call backward once.",
-        "Before a chunk starts, cut the hidden state from the previous chunk's graph. Which "
-        "tensor method gives the same values without the history?",
+        "Before a chunk starts, cut the state from the previous chunk's graph. An LSTM's state "
+        "has two tensors, and both lead back into the previous chunk.",
         "Gradients from the chunks add up in .grad: do not zero them in between.",
     ),
 )
 def check_truncated_bptt(truncated_bptt) -> str:
     for steps, batch, k in [(10, 3, 3), (12, 2, 4), (7, 2, 7), (5, 1, 1)]:
         engine.manual_seed(steps)
-        cell = nn.RNNCell(3, 5).double()
+        cell = nn.LSTMCell(3, 5).double()
         inputs = _float64(np.random.default_rng(steps).standard_normal((steps, batch, 3)))
         want_losses = _reference_bptt(cell, inputs, k)
         want = _cell_grads(cell)
@@ -242,8 +248,17 @@ def check_truncated_bptt(truncated_bptt) -> str:
         _reference_bptt(cell, inputs, steps)
         full = _cell_grads(cell)
         cell.zero_grad()
-        case = f"truncated_bptt(cell, inputs of {steps} steps, k={k})"
-        got_losses = truncated_bptt(cell, inputs, k)
+        case = f"truncated_bptt(LSTM cell, inputs of {steps} steps, k={k})"
+        try:
+            got_losses = truncated_bptt(cell, inputs, k)
+        except RuntimeError as error:
+            if "backward through the graph a second time" not in str(error):
+                raise
+            raise CheckFailed(
+                f"{case}: backward reached the previous chunk's graph, already freed: part of "
+                "the state still leads back into it. (retain_graph=True would silence this, "
+                "and keep every chunk's graph alive.)"
+            ) from None
         expect(
             case,
             isinstance(got_losses, (list, tuple)) and len(got_losses) == len(want_losses),
@@ -259,13 +274,13 @@ def check_truncated_bptt(truncated_bptt) -> str:
         if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
             hint = ""
             if k < steps and np.allclose(got, full, rtol=1e-9, atol=1e-12):
-                hint = " (these are full BPTT's gradients: the hidden state was not detached)"
+                hint = " (these are full BPTT's gradients: the state was not detached)"
             raise CheckFailed(
                 f"{case}: the accumulated gradients differ from truncated BPTT's{hint}"
             )
     peaks = []
     engine.manual_seed(1)
-    cell = nn.RNNCell(8, 32).double()
+    cell = nn.LSTMCell(8, 32).double()
     for steps in (40, 80):
         inputs = _float64(np.random.default_rng(1).standard_normal((steps, 16, 8)))
         gc.collect()
