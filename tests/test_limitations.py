@@ -22,6 +22,13 @@ PAGE = (Path(__file__).resolve().parent.parent / "limitations.md").read_text()
         (lambda: engine.compile, AttributeError, "compile"),
         (lambda: engine.distributions, AttributeError, "distributions"),
         (lambda: engine.nn.LSTM(3, 4, proj_size=2), NotImplementedError, "proj_size"),
+        (
+            lambda: engine.linalg.matrix_norm(engine.ones(2, 2), "nuc"),
+            NotImplementedError,
+            "singular",
+        ),
+        (lambda: engine.linalg.matrix_norm(engine.ones(2, 2), 2), NotImplementedError, "singular"),
+        (lambda: engine.linalg.svd, AttributeError, "svd"),
         (lambda: engine.nn.MultiheadAttention(4, 2, kdim=3), NotImplementedError, "kdim"),
     ],
 )
