@@ -227,6 +227,7 @@ def test_every_figure_has_alt_text(pages, built_site, stem):
 
 def test_every_page_has_a_favicon_an_index_and_no_script_twice(pages, built_site):
     assert (built_site / "_static" / "favicon.svg").exists()
+    assert (built_site / "favicon.ico").exists()  # for pages with no icon link (the redirect)
     index = (built_site / "genindex.html").read_text(encoding="utf-8")
     assert index.count('href="chapters/') >= 20, "the index lists the chapters' terms"
     for path, page in pages.items():
