@@ -49,3 +49,21 @@ def test_the_same_seed_gives_different_numbers_than_torch():
     torch.manual_seed(0)
     assert engine.rand(3).tolist() != torch.rand(3).tolist()
     assert "PCG64" in PAGE
+
+
+def test_the_in_place_details_that_differ_from_torch():
+    import torch
+
+    names = []
+    for lib in (engine, torch):
+        x = lib.zeros(3, requires_grad=True)
+        y = x.clone()
+        y[0] = 1.0
+        names.append(y.grad_fn.name())
+        with lib.inference_mode():
+            t = lib.zeros(2)
+        with pytest.raises(RuntimeError):
+            t.add_(1)
+        names.append(t.tolist())
+    assert names == ["IndexPutBackward0", [0.0, 0.0], "CopySlices", [1.0, 1.0]]
+    assert "CopySlices" in PAGE and "IndexPutBackward0" in PAGE
