@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 # (engine.bool, engine.float, engine.sum, engine.max ...), as torch's do.
 # ruff: noqa: F401, E402
 # autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
-from engine import autograd, func, linalg, memory, nn, optim, utils
+from engine import amp, autograd, func, linalg, memory, nn, optim, utils
 from engine.autograd.grad_mode import (
     enable_grad,
     inference_mode,

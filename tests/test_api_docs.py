@@ -24,6 +24,7 @@ MODULES = [
     "engine.autograd.gradcheck",
     "engine.autograd.graph",
     "engine.utils.checkpoint",
+    "engine.amp",
     "engine.utils.data.dataset",
     "engine.utils.data.sampler",
     "engine.utils.data.dataloader",

@@ -80,6 +80,7 @@ LAYERS = [
         "engine.optim.algorithms",
         "engine.optim.lr_scheduler",
         "engine.optim",
+        "engine.amp",
         "engine.utils.checkpoint",
         "engine.utils.data.dataset",
         "engine.utils.data.sampler",
