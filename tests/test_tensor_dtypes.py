@@ -223,3 +223,73 @@ def test_bfloat16_values_round_like_torch():
         rtol=0,
         atol=0,
     )
+
+
+# ------------------------------------------------------------- 16-bit casts, bit for bit
+def _edge_and_random_values() -> np.ndarray:
+    """Float64 values where 16-bit rounding can go wrong: random magnitudes over float16's and
+    bfloat16's whole range, the largest finite values and the first that overflow, the
+    subnormals and what underflows, signed zeros, inf, NaN, and values just above, at and just
+    below each halfway point between two float16 / bfloat16 neighbours (rounding twice,
+    through float32, differs from rounding once there)."""
+    rng = np.random.default_rng(2026)
+    magnitudes = rng.standard_normal(20_000) * 10.0 ** rng.integers(-12, 40, 20_000)
+    edges = [65504, 65519.99, 65520, 65536, 1e5, 2**-14, 2**-24, 2**-25, 2**-26, 6e-8]
+    edges += [3.3895e38, 3.4e38, 3.5e38, 1e39, 1e-40, 1e-45, np.inf, np.nan, 0.0, -0.0]
+    halfway = []
+    for dtype in (np.float16, ml_dtypes.bfloat16):
+        neighbours = rng.standard_normal(5_000).astype(dtype)
+        lower = neighbours.astype(np.float64)
+        upper = np.nextafter(neighbours, np.array(np.inf, dtype)).astype(np.float64)
+        middle = (lower + upper) / 2
+        for nudge in (-(2.0**-40), 0.0, 2.0**-40):
+            halfway.append(middle + nudge * np.abs(middle))
+    values = np.concatenate([magnitudes, np.array(edges), -np.array(edges), *halfway])
+    return values
+
+
+@pytest.mark.parametrize("source", ["float64", "float32"])
+@pytest.mark.parametrize("target", ["float16", "bfloat16"])
+def test_16_bit_casts_equal_torch_bit_for_bit(source, target):
+    with np.errstate(over="ignore"):
+        values = _edge_and_random_values().astype(source)
+    expected = torch.from_numpy(values).to(TORCH_DTYPES[target]).view(torch.int16).numpy()
+    result = engine.tensor(values).to(ENGINE_DTYPES[target])
+    bits = np.ascontiguousarray(result.numpy()).view(np.int16)
+    nan = np.isnan(values)
+    assert np.array_equal(bits[~nan], expected[~nan]), values[~nan][bits[~nan] != expected[~nan]]
+    assert np.isnan(result.numpy()[nan].astype(np.float32)).all()
+
+
+@pytest.mark.parametrize("target", ["float16", "bfloat16"])
+def test_python_numbers_round_to_16_bits_through_float32_like_torch(target):
+    # 1 + 2**-11 is halfway between float16's 1 and 1 + 2**-10; the tiny excess is lost in
+    # float32, so torch's rounding (float64 -> float32 -> float16) gives 1.0.
+    value = 1 + 2**-11 + 2**-40 if target == "float16" else 1 + 2**-8 + 2**-40
+    engine_dtype, torch_dtype = ENGINE_DTYPES[target], TORCH_DTYPES[target]
+    made = [
+        (engine.tensor(value, dtype=engine_dtype), torch.tensor(value, dtype=torch_dtype)),
+        (engine.full((1,), value, dtype=engine_dtype), torch.full((1,), value, dtype=torch_dtype)),
+        (engine.zeros(1, dtype=engine_dtype) + value, torch.zeros(1, dtype=torch_dtype) + value),
+    ]
+    for ours, theirs in made:
+        assert ours.item() == theirs.item() == 1.0
+
+
+@pytest.mark.parametrize("target", ["float16", "bfloat16"])
+def test_16_bit_arithmetic_overflows_and_underflows_like_torch(target):
+    engine_dtype, torch_dtype = ENGINE_DTYPES[target], TORCH_DTYPES[target]
+    values = [60000.0, 3e38, 1e-7, 6e-8, -60000.0, 1.0, 2.0**-24]
+    for function in (
+        lambda x: x * 2,
+        lambda x: x * x,
+        lambda x: x / 1000,
+        lambda x: x + x,
+        lambda x: x.sum(),
+        lambda x: x.exp(),
+    ):
+        with np.errstate(all="ignore"):
+            ours = function(engine.tensor(values, dtype=engine_dtype))
+        theirs = function(torch.tensor(values, dtype=torch_dtype))
+        assert ours.dtype is engine_dtype
+        assert_close(ours, theirs, rtol=0, atol=0, equal_nan=True)

@@ -41,16 +41,22 @@ def compute_numpy_dtype(dtype: DType) -> np.dtype:
 
 
 def cast_array(array: np.ndarray, numpy_dtype: np.dtype) -> np.ndarray:
-    """``array.astype(numpy_dtype)`` that goes through float32 when bfloat16 is on either side
-    (ml_dtypes converts to and from float32 exactly, rounding to nearest even); ``array``
-    itself when it already has that dtype."""
+    """``array.astype(numpy_dtype)`` rounded as torch rounds; ``array`` itself when it already
+    has that dtype.
+
+    A 16-bit float result is made from float32, as torch makes it (``c10::Half`` and
+    ``c10::BFloat16`` are built from a ``float``): a float64 value is rounded to float32
+    first, then to 16 bits.  Rounding twice differs from NumPy's direct float64 -> float16
+    rounding for values just above a halfway point (``1 + 2**-11 + 2**-40`` gives 1.0 in
+    torch, 1.0009765625 directly).  bfloat16 values are widened through float32 too (ml_dtypes
+    converts to and from float32 exactly, rounding to nearest even)."""
     if array.dtype == numpy_dtype:
         return array
     bfloat16 = dtypes.bfloat16.numpy_dtype
     with np.errstate(all="ignore"):
         if array.dtype == bfloat16 and numpy_dtype != np.float32:
             array = array.astype(np.float32)
-        if numpy_dtype == bfloat16 and array.dtype != np.float32:
+        if numpy_dtype in (bfloat16, np.float16) and array.dtype not in (np.float32, np.float16):
             array = array.astype(np.float32)
         return array.astype(numpy_dtype)
 
