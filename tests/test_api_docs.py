@@ -74,6 +74,7 @@ MODULES = [
     "engine.linalg",
     "engine.testing",
     "engine.viz",
+    "engine.distributed",
 ]
 
 

@@ -87,6 +87,7 @@ LAYERS = [
         "engine.utils.data.dataloader",
         "engine.utils.data",
         "engine.utils",
+        "engine.distributed",
     ),
     ("engine.linalg", "engine", "engine.grading"),
 ]
