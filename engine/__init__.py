@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 # ruff: noqa: F401, E402
 # autograd: engine.autograd (Function, backward, grad, gradcheck) and the grad modes
 from engine import amp, autograd, func, linalg, memory, nn, optim, utils
+from engine.amp import autocast, get_autocast_dtype, is_autocast_enabled
 from engine.autograd.grad_mode import (
     enable_grad,
     inference_mode,

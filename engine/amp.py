@@ -1,20 +1,128 @@
-"""Dynamic loss scaling for float16 training: ``engine.amp.GradScaler``, torch's
-``torch.amp.GradScaler`` rebuilt on the engine.
+"""Mixed precision: ``engine.autocast`` (torch's ``torch.autocast``) and
+``engine.amp.GradScaler`` (``torch.amp.GradScaler``), rebuilt on the engine.
 
-Small float16 gradients underflow to 0. The scaler multiplies the loss by a large factor
-before ``backward`` (so the gradients are large enough to be represented), divides the
-gradients by it again before the optimizer step, and skips the step when a gradient came out
-inf or NaN (the factor was too large). ``update()`` then halves the factor after a skipped
+**autocast.** Inside ``with engine.autocast("cpu"):`` each op on torch's autocast lists casts its
+floating-point inputs first (matmul-like ops to the region's 16-bit dtype, range-hungry ops to
+float32; :mod:`engine.ops.autocast` holds the policy and the casting), and runs its own inner
+ops without autocast. The casts are ordinary ops (``ToCopyBackward0`` nodes), so backward
+gives each float32 leaf a float32 gradient. The regions nest, ``enabled=False`` switches
+autocast off inside one, and leaving a region restores the previous state even when its body
+raised.
+
+**GradScaler.** Small float16 gradients underflow to 0. The scaler multiplies the loss by a
+large factor before ``backward`` (so the gradients are large enough to be represented), divides
+the gradients by it again before the optimizer step, and skips the step when a gradient came
+out inf or NaN (the factor was too large). ``update()`` then halves the factor after a skipped
 step and doubles it after ``growth_interval`` steps in a row without one. The scale is a
 float32 number, as torch's is, and every product with it is rounded to float32 the same way.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
+
 import numpy as np
 
+from engine import dtypes
 from engine.autograd.grad_mode import no_grad
+from engine.dtypes import DType
+from engine.ops.autocast import AUTOCAST, AUTOCAST_POLICY, check_device_type, policy_of
 from engine.tensor import Tensor
+
+__all__ = [
+    "AUTOCAST_POLICY",
+    "GradScaler",
+    "autocast",
+    "get_autocast_dtype",
+    "is_autocast_enabled",
+    "policy_of",
+]
+
+
+class autocast:  # noqa: N801  (torch's name)
+    """Run the ops of a region under torch's autocast policy for ``device_type``, as
+    ``torch.autocast``: a context manager, or a decorator for a whole function.
+
+    ``dtype`` is the 16-bit type of the matmul-like ops (default: bfloat16 for ``"cpu"``,
+    float16 for ``"cuda"``, torch's defaults). The engine computes on the CPU; a ``"cuda"``
+    region applies torch's CUDA policy to its tensors (see :mod:`engine.ops.autocast`).
+    ``cache_enabled``: cast each float32 weight once per region (default: the current
+    setting, initially True).
+    """
+
+    def __init__(
+        self,
+        device_type: str,
+        dtype: DType | None = None,
+        enabled: bool = True,
+        cache_enabled: bool | None = None,
+    ) -> None:
+        if not isinstance(device_type, str):
+            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+        self.device = check_device_type(device_type)
+        self.fast_dtype = AUTOCAST.dtype[device_type] if dtype is None else dtype
+        self._cache_enabled = AUTOCAST.cache_enabled if cache_enabled is None else cache_enabled
+        if enabled and self.fast_dtype not in (dtypes.bfloat16, dtypes.float16):
+            name = device_type.upper()
+            warnings.warn(
+                f"In {name} autocast, but the target dtype is not supported. Disabling "
+                f"autocast.\n{name} Autocast only supports dtypes of engine.bfloat16, "
+                "engine.float16 currently.",
+                stacklevel=2,
+            )
+            enabled = False
+        self._enabled = enabled
+
+    def __enter__(self) -> autocast:
+        state = AUTOCAST
+        self._previous = (
+            state.enabled[self.device],
+            state.dtype[self.device],
+            state.cache_enabled,
+        )
+        state.enabled[self.device] = self._enabled
+        if self._enabled:
+            state.dtype[self.device] = self.fast_dtype
+        state.cache_enabled = self._cache_enabled
+        state.regions.append(self.device)
+        state.refresh()
+        return self
+
+    def __exit__(self, *exc_info) -> bool:
+        state = AUTOCAST
+        state.regions.pop()
+        if not state.regions:
+            state.cache.clear()  # cast weights live no longer than the outermost region
+        state.enabled[self.device], state.dtype[self.device], state.cache_enabled = self._previous
+        state.refresh()
+        return False
+
+    def __call__(self, function: Callable) -> Callable:
+        if not callable(function):
+            raise TypeError(
+                f"autocast()(func) requires a callable, but got {type(function).__name__}. "
+                "Did you mean to use autocast as a context manager?"
+            )
+
+        @functools.wraps(function)
+        def autocast_function(*args, **kwargs):
+            with autocast(self.device, self.fast_dtype, self._enabled, self._cache_enabled):
+                return function(*args, **kwargs)
+
+        return autocast_function
+
+
+def is_autocast_enabled(device_type: str = "cuda") -> bool:
+    """Whether ``device_type``'s autocast is on (torch's legacy default device is CUDA)."""
+    return AUTOCAST.enabled[check_device_type(device_type)]
+
+
+def get_autocast_dtype(device_type: str) -> DType:
+    """The 16-bit dtype that ``device_type``'s autocast uses now."""
+    return AUTOCAST.dtype[check_device_type(device_type)]
+
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 

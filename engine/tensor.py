@@ -693,6 +693,7 @@ from engine.ops import (  # noqa: E402
 )
 from engine.ops import shape as shape_ops  # noqa: E402
 from engine.ops import softmax as softmax_ops  # noqa: E402
+from engine.ops.autocast import autocast_op  # noqa: E402
 
 
 def _reflected(function):
@@ -802,7 +803,9 @@ _METHODS = {
     "__mul__": _operator(elementwise.mul),
     "__rmul__": _operator(_reflected(elementwise.mul)),
     "__truediv__": _operator(elementwise.true_divide),
-    "__rtruediv__": _operator(_reflected(elementwise.true_divide)),
+    # torch computes ``number / tensor`` as ``tensor.reciprocal() * number`` (torch/_tensor.py),
+    # so autocast treats it as reciprocal (float32 on CUDA).
+    "__rtruediv__": autocast_op("reciprocal")(_operator(_reflected(elementwise.true_divide))),
     "__floordiv__": _operator(elementwise.floor_divide),
     "__rfloordiv__": _operator(_reflected(elementwise.floor_divide)),
     "__mod__": _operator(elementwise.remainder),

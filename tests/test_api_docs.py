@@ -58,6 +58,7 @@ MODULES = [
     "engine.optim.algorithms",
     "engine.optim.lr_scheduler",
     "engine.ops.softmax",
+    "engine.ops.autocast",
     "engine.ops.iterator",
     "engine.ops.table",
     "engine.ops.creation",

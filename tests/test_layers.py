@@ -20,6 +20,7 @@ LAYERS = [
     ("engine.tensor",),
     ("engine.autograd.grad_mode", "engine.autograd.function", "engine.autograd.inplace"),
     (
+        "engine.ops.autocast",
         "engine.ops.iterator",
         "engine.ops.table",
         "engine.ops.creation",

@@ -67,3 +67,17 @@ def test_the_in_place_details_that_differ_from_torch():
         names.append(t.tolist())
     assert names == ["IndexPutBackward0", [0.0, 0.0], "CopySlices", [1.0, 1.0]]
     assert "CopySlices" in PAGE and "IndexPutBackward0" in PAGE
+
+
+def test_a_cuda_autocast_region_applies_the_cuda_policy_to_engine_tensors():
+    import torch
+
+    x = engine.rand(3, requires_grad=True).to(engine.float16)
+    with engine.autocast("cuda"):
+        total = x.sum()
+    assert total.dtype is engine.float32  # torch's CUDA policy: sum runs in float32
+    assert total.grad_fn.name() == "SumBackward0"
+    assert total.grad_fn.next_functions[0][0].name() == "ToCopyBackward0"
+    with torch.autocast("cpu"):  # torch on the CPU: a CPU region keeps sum in 16 bits
+        assert torch.rand(3).half().sum().dtype is torch.float16
+    assert 'engine.autocast("cuda")' in PAGE and "ToCopyBackward0" in PAGE

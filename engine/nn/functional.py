@@ -43,6 +43,7 @@ import numpy as np
 
 from engine import dtypes, layout
 from engine.autograd import no_grad
+from engine.ops.autocast import autocast_op
 from engine.ops.creation import arange, full
 from engine.ops.creation import ones as creation_ones
 from engine.ops.creation import tensor as as_tensor
@@ -2272,3 +2273,33 @@ __all__ += [
     "smooth_l1_loss",
     "triplet_margin_loss",
 ]
+
+
+# -------------------------------------------------------------------------------- autocast
+# Each function above is one op of torch's (a native function), so autocast treats it as one:
+# inside engine.autocast() its arguments are cast by torch's policy and its body runs without
+# autocast.  The functions torch itself writes in Python from other ops stay transparent:
+# their inner ops are autocast one by one, as in torch.
+_COMPOSITE_IN_TORCH = {
+    "gaussian_nll_loss",
+    "gumbel_softmax",
+    "multi_head_attention_forward",
+    "multilabel_soft_margin_loss",
+    "normalize",
+    "pairwise_distance",
+    "softmin",
+    "softsign",
+    "tanhshrink",
+}
+
+
+def _pad_op_name(input: Tensor, pad: Sequence[int], mode: str = "constant", value=None) -> str:
+    """torch's op for ``pad``: reflection_pad / replication_pad, or constant/circular padding."""
+    return {"reflect": "reflection_pad", "replicate": "replication_pad"}.get(mode, "pad")
+
+
+for _name in __all__:
+    _function = globals()[_name]
+    if getattr(_function, "__module__", None) == __name__ and _name not in _COMPOSITE_IN_TORCH:
+        globals()[_name] = autocast_op(_pad_op_name if _name == "pad" else _name)(_function)
+del _name, _function

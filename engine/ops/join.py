@@ -17,6 +17,7 @@ from engine.autograd import grad_mode
 from engine.autograd.function import Function
 from engine.ops import shape as shape_ops
 from engine.ops import table
+from engine.ops.autocast import autocast_op
 from engine.ops.indexing import select
 from engine.ops.iterator import cast_array, wrap
 from engine.ops.table import zero_tangent
@@ -27,6 +28,7 @@ def _common_dtype(tensors: Sequence[Tensor]):
     return reduce(dtypes.promote_types, (tensor.dtype for tensor in tensors))
 
 
+@autocast_op("cat")
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along ``dim``: all sizes must match except in ``dim``.
 
@@ -106,6 +108,7 @@ class Cat(Function):
         return Cat.apply(ctx.dim, ctx.dtype, *tangents)
 
 
+@autocast_op("stack")
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Stack equal-shaped tensors along a new dim ``dim``: n tensors of ``shape`` ->
     ``shape`` with ``n`` inserted at ``dim``."""

@@ -28,6 +28,7 @@ import numpy as np
 from engine import dtypes, layout
 from engine.dtypes import DType
 from engine.ops import elementwise, join, reduction
+from engine.ops.autocast import autocast_op
 from engine.ops.iterator import cast_array, compute_numpy_dtype, wrap
 from engine.ops.table import op
 from engine.tensor import Tensor
@@ -67,6 +68,7 @@ def _check_same_dtype(first: Tensor, second: Tensor) -> None:
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
 
 
+@autocast_op("mm")
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product ``(n, k) @ (k, m) -> (n, m)``.  Saves ``mat2`` if ``input`` needs a
     gradient and ``input`` if ``mat2`` does."""
@@ -96,6 +98,7 @@ def _check_inner(first_shape, second_shape) -> None:
         )
 
 
+@autocast_op("mv")
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product ``(n, k) @ (k,) -> (n,)``.  Saves ``vec`` if ``input`` needs a
     gradient and ``input`` if ``vec`` does."""
@@ -125,6 +128,7 @@ def _check_mv(matrix_shape, vector_shape) -> None:
         )
 
 
+@autocast_op("dot")
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same size and dtype -> 0-d tensor.  Saves
     ``other`` if ``input`` needs a gradient and ``input`` if ``other`` does."""
@@ -155,6 +159,7 @@ def _dot(input: Tensor, other: Tensor) -> Tensor:
     return _product(input, other)
 
 
+@autocast_op("bmm")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product ``(b, n, k) @ (b, k, m) -> (b, n, m)`` (no broadcasting).  Saves
     ``mat2`` if ``input`` needs a gradient and ``input`` if ``mat2`` does."""
@@ -189,6 +194,7 @@ def _check_batch(batch: int, inner: int, other_batch: int, other_inner: int) -> 
         )
 
 
+@autocast_op("matmul")
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with torch's rules for 1-D and batched operands (see module docstring).
 
@@ -327,6 +333,7 @@ def _vector_norm(input: Tensor, ord: float, dim, keepdim: bool) -> Tensor:
     return wrap(values, input.dtype, fresh=True)
 
 
+@autocast_op("vector_norm")
 def vector_norm(
     x: Tensor,
     ord: float = 2,
@@ -395,6 +402,7 @@ def matrix_norm(
     return result if keepdim else result.squeeze((rows, columns))
 
 
+@autocast_op("norm")
 def norm(
     input: Tensor,
     p: str | float = "fro",

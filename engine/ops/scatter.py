@@ -23,6 +23,7 @@ from engine import dtypes, layout
 from engine.autograd import grad_mode
 from engine.autograd.function import Function
 from engine.ops import elementwise, table
+from engine.ops.autocast import autocast_op
 from engine.ops.indexing import Gather, IndexPut, ScatterAdd, getitem, setitem
 from engine.ops.iterator import Operand, empty_strided_copy, wrap
 from engine.ops.table import accepts_axis, zero_tangent
@@ -361,6 +362,7 @@ def scatter(
     return Scatter.apply(input, _source_part(src, tuple(index.shape), "scatter"), positions)
 
 
+@autocast_op("scatter_add")
 @accepts_axis
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with every ``src[p]`` added at ``p`` with coordinate ``dim``
@@ -402,6 +404,7 @@ def _check_source_shape(input: Tensor, dim: int, index: Tensor, source: Tensor, 
         )
 
 
+@autocast_op("index_copy")
 @accepts_axis
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """A copy of ``input`` whose slices ``index[i]`` along ``dim`` are ``source``'s slice
@@ -464,6 +467,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     return MaskedScatter.apply(input, values, positions)
 
 
+@autocast_op("index_put")
 def index_put(
     input: Tensor, indices: Sequence[Tensor | None], values: Tensor, accumulate: bool = False
 ) -> Tensor:

@@ -54,6 +54,7 @@ import numpy as np
 
 from engine.autograd import grad_mode
 from engine.autograd.function import Function, FunctionCtx
+from engine.ops.autocast import AUTOCAST, cast_arguments
 from engine.ops.iterator import wrap_fresh
 from engine.tensor import Tensor
 
@@ -219,6 +220,8 @@ def op(
 
         @functools.wraps(kernel)
         def differentiable(*args, **kwargs):
+            if AUTOCAST.device is not None:  # inside engine.autocast(): torch's cast policy
+                args, kwargs = cast_arguments(entry.name, args, kwargs)
             if len(args) < count:
                 # Every positional argument is passed positionally, so that edges and
                 # needs_input_grad line up with the kernel's parameters.
