@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import site_pages
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -38,3 +39,9 @@ def built_site(tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return output / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def pages(built_site) -> dict[Path, site_pages.Page]:
+    """Every page of the built site, parsed once (ids, links, images, scripts)."""
+    return site_pages.parse_site(built_site)

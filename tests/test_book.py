@@ -5,11 +5,10 @@ browser can tell (layout, console, search) is in test_browser.py."""
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import pytest
+import site_pages  # tests/site_pages.py: shared with test_appendix.py
 import yaml
 
 from tools import colab_links
@@ -156,53 +155,14 @@ def test_site_needs_no_network(built_site):
         assert loads == (1 if 'class="math' in html else loads) and loads <= 1, page.name
 
 
-class _Page(HTMLParser):
-    """The ids, links, images and scripts of one HTML page."""
-
-    def __init__(self):
-        super().__init__()
-        self.ids, self.links, self.images, self.scripts = set(), [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "id" in attrs:
-            self.ids.add(attrs["id"])
-        if tag == "a" and "href" in attrs:
-            self.links.append((attrs["href"], attrs.get("class", "")))
-        if tag == "img":
-            self.images.append(attrs)
-        if tag == "script":
-            self.scripts.append(attrs.get("src", ""))
-
-    def handle_data(self, data):
-        if self.lasttag == "script":
-            self.scripts.append(data.strip())
-
-
-@pytest.fixture(scope="module")
-def pages(built_site) -> dict[Path, _Page]:
-    parsed = {}
-    for path in built_site.rglob("*.html"):
-        parser = _Page()
-        parser.feed(path.read_text(encoding="utf-8"))
-        parsed[path] = parser
-    return parsed
-
-
 def test_every_internal_link_and_anchor_resolves(built_site, pages):
     checked = 0
     for path, page in pages.items():
         for href, _ in page.links:
-            parts = urlsplit(href)
-            if parts.scheme or href.startswith(("mailto:", "//")):
+            if not site_pages.is_internal(href):
                 continue
-            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
-            if target.is_dir():
-                target = target / "index.html"
-            where = f"{path.relative_to(built_site)} links to {href}"
-            assert target.exists(), where
-            if parts.fragment and target.suffix == ".html":
-                assert parts.fragment in pages[target].ids, f"{where}: no such anchor"
+            problem = site_pages.broken(pages, path, href)
+            assert problem is None, f"{path.relative_to(built_site)} links to {href}: {problem}"
             checked += 1
     assert checked > 400
 
