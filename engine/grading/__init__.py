@@ -31,6 +31,7 @@ from engine.grading import (  # noqa: F401  (importing a chapter module register
     chapter08,
     chapter09,
     chapter10,
+    chapter11,
 )
 from engine.grading.core import (
     EXERCISES,
