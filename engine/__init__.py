@@ -174,6 +174,7 @@ from engine.ops.elementwise import (
 from engine.ops.indexing import one_hot, select
 from engine.ops.join import cat, stack
 from engine.ops.linalg import (
+    addmm,
     bmm,
     cdist,
     cross,

@@ -940,6 +940,7 @@ _METHODS = {
     # linear algebra
     "matmul": linalg.matmul,
     "mm": linalg.mm,
+    "addmm": linalg.addmm,
     "bmm": linalg.bmm,
     "dot": linalg.dot,
     "mv": linalg.mv,

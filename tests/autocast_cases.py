@@ -9,6 +9,8 @@ CASES = [
     ("matmul", lambda L, F, t, i: L.matmul(t(2, 3), t(3, 2))),
     ("matmul", lambda L, F, t, i: t(2, 3) @ t(3)),
     ("mm", lambda L, F, t, i: L.mm(t(2, 3), t(3, 2))),
+    ("addmm", lambda L, F, t, i: L.addmm(t(2), t(2, 3), t(3, 2))),
+    ("linear", lambda L, F, t, i: F.linear(t(2, 2, 3), t(4, 3), t(4))),
     ("bmm", lambda L, F, t, i: L.bmm(t(2, 2, 3), t(2, 3, 2))),
     ("mv", lambda L, F, t, i: L.mv(t(2, 3), t(3))),
     ("dot", lambda L, F, t, i: L.dot(t(3), t(3))),

@@ -115,6 +115,12 @@ OPS = [
     ("min_dim_keepdim", lambda a: a.min(0, keepdim=True)[0], [distinct((2, 3))]),
     ("mm", lambda a, b: a.mm(b), [normal((2, 3)), normal((3, 4))]),
     ("bmm", lambda a, b: a.bmm(b), [normal((2, 2, 3)), normal((2, 3, 2))]),
+    ("addmm", lambda c, a, b: c.addmm(a, b), [normal((2, 4)), normal((2, 3)), normal((3, 4))]),
+    (
+        "addmm_broadcast_scaled",
+        lambda c, a, b: lib(a).addmm(c, a, b, beta=0.5, alpha=-2.0),
+        [normal((4,)), normal((2, 3)), normal((3, 4))],
+    ),
     ("mv", lambda a, b: a.mv(b), [normal((2, 3)), normal((3,))]),
     ("dot", lambda a, b: a.dot(b), [normal((3,)), normal((3,))]),
     ("matmul_vec_mat", lambda a, b: a @ b, [normal((3,)), normal((3, 2))]),

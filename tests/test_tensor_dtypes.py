@@ -293,3 +293,25 @@ def test_16_bit_arithmetic_overflows_and_underflows_like_torch(target):
         theirs = function(torch.tensor(values, dtype=torch_dtype))
         assert ours.dtype is engine_dtype
         assert_close(ours, theirs, rtol=0, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("target", ["float16", "bfloat16"])
+@pytest.mark.parametrize("input_shape", [(50, 64), (5, 10, 64)])
+def test_16_bit_linear_with_a_bias_rounds_once_like_torchs_addmm(target, input_shape):
+    # torch sums the product and the bias in float32 and rounds once; rounding the product
+    # to 16 bits before adding the bias differed from torch in 955 of 3,200 float16 entries.
+    rng = np.random.default_rng(0)
+    arrays = [
+        rng.random(input_shape),
+        rng.standard_normal((64, 64)) * 0.1,
+        rng.standard_normal(64) * 0.1,
+    ]
+    ours = engine.nn.functional.linear(
+        *(engine.tensor(a).to(ENGINE_DTYPES[target]) for a in arrays)
+    ).float()
+    theirs = torch.nn.functional.linear(
+        *(torch.from_numpy(a).to(TORCH_DTYPES[target]) for a in arrays)
+    ).float()
+    differ = (ours.numpy() != theirs.numpy()).mean()
+    assert differ < 0.005, f"{differ:.1%} of the entries differ from torch"
+    assert_close(ours, theirs, rtol=1e-2, atol=1e-2)

@@ -48,7 +48,7 @@ LOWER, FP32, FP32_SET_OPT_DTYPE, PROMOTE = (
     "promote",
 )
 
-_MATMUL_LIKE = ("matmul", "mm", "bmm", "linear", "prelu", "scaled_dot_product_attention")
+_MATMUL_LIKE = ("matmul", "mm", "bmm", "addmm", "linear", "prelu", "scaled_dot_product_attention")
 _CONVOLUTIONS = (
     "conv1d",
     "conv2d",

@@ -90,6 +90,48 @@ def _mm(input: Tensor, mat2: Tensor) -> Tensor:
     return _product(input, mat2)
 
 
+@autocast_op("addmm")
+def addmm(
+    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1
+) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` as one kernel, torch's ``addmm`` (what
+    ``nn.functional.linear`` runs for a 2-D input with a bias).  One kernel matters in 16 bits:
+    the product and the sum are computed in float32 and rounded once, where ``mat1 @ mat2 +
+    input`` rounds the product to 16 bits first.  ``input`` broadcasts to the product's shape;
+    with ``beta=0`` it is ignored (its NaNs do not propagate), as in torch."""
+    if mat1.ndim != 2:
+        raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
+    _check_same_dtype(mat1, mat2)
+    _check_inner(mat1.shape, mat2.shape)
+    if input.dtype is not mat1.dtype:
+        raise RuntimeError(
+            f"self and mat2 must have the same dtype, but got {_CPP_NAMES[input.dtype.name]} "
+            f"and {_CPP_NAMES[mat2.dtype.name]}"
+        )
+    return _addmm(input, mat1, mat2, beta, alpha)
+
+
+@op(
+    input=lambda grad, beta: grad * beta if beta != 1 else grad,
+    mat1=lambda grad, mat2, alpha: mm(grad, mat2.t()) * alpha if alpha != 1 else mm(grad, mat2.t()),
+    mat2=lambda grad, mat1, alpha: mm(mat1.t(), grad) * alpha if alpha != 1 else mm(mat1.t(), grad),
+    jvp=lambda input_t, mat1, mat2, mat1_t, mat2_t, beta, alpha: (
+        input_t * beta + (mm(mat1_t, mat2) + mm(mat1, mat2_t)) * alpha
+    ),
+)
+def _addmm(input: Tensor, mat1: Tensor, mat2: Tensor, beta: float = 1, alpha: float = 1) -> Tensor:
+    with np.errstate(all="ignore"):
+        values = np.matmul(_values(mat1), _values(mat2))
+        if alpha != 1:
+            values = values * alpha
+        if beta != 0:
+            values = values + (_values(input) if beta == 1 else _values(input) * beta)
+    values = np.broadcast_to(values, np.broadcast_shapes(values.shape, tuple(input.shape)))
+    return wrap(np.ascontiguousarray(values, dtype=values.dtype), mat1.dtype, fresh=True)
+
+
 def _check_inner(first_shape, second_shape) -> None:
     if first_shape[1] != second_shape[0]:
         raise RuntimeError(
