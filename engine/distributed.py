@@ -19,12 +19,14 @@ needs only NumPy); this module is imported explicitly, ``import engine.distribut
 from __future__ import annotations
 
 import copy
+import datetime
 import multiprocessing
 import os
 import pickle
 import socket
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -96,12 +98,34 @@ def _loopback_name() -> str | None:
     return next((name for name in ("lo", "lo0") if name in names), None)
 
 
-def _record_failure(folder: str, rank: int) -> None:
-    """Note when this rank failed: the first failure is the cause of the others'."""
+class ProcessFailed(RuntimeError):
+    """A process of :func:`launch` raised; ``original`` is its exception when it could be
+    sent back (picklable), else ``None``."""
+
+    def __init__(self, message: str, original: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.original = original
+
+
+def _record_failure(folder: str, rank: int, error: BaseException | None = None) -> None:
+    """Note when this rank failed (the first failure is the cause of the others') and what it
+    raised."""
     path = os.path.join(folder, f"failed{rank}")
-    if not os.path.exists(path):
-        with open(path, "w") as file:
-            file.write(repr(time.time()))
+    if os.path.exists(path):
+        return
+    try:
+        sent = pickle.dumps(error)
+    except Exception:  # an exception that does not pickle is reported by its log alone
+        sent = pickle.dumps(None)
+    with open(path, "wb") as file:
+        pickle.dump((time.time(), sent), file)
+
+
+def _watch_parent(parent: int) -> None:
+    """End this process when the launcher is gone, rather than wait in a collective."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _child(
@@ -110,8 +134,10 @@ def _child(
     folder: str,
     function: Callable[..., Any],
     args: tuple,
+    timeout_s: float,
 ) -> None:
     """One process of :func:`launch`: output to a log file, join the group, run, report."""
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     log = open(os.path.join(folder, f"rank{rank}.log"), "w", buffering=1)
     os.dup2(log.fileno(), 1)  # what C++ (gloo, torch's warnings) writes, too
     os.dup2(log.fileno(), 2)
@@ -129,6 +155,7 @@ def _child(
             init_method=f"file://{os.path.join(folder, 'rendezvous')}",
             rank=rank,
             world_size=world_size,
+            timeout=datetime.timedelta(seconds=timeout_s),
         )
         try:
             result = function(rank, world_size, *args)
@@ -136,13 +163,13 @@ def _child(
                 with open(os.path.join(folder, _RESULT), "wb") as file:
                     pickle.dump(result, file)
             dist.barrier()
-        except BaseException:
-            _record_failure(folder, rank)  # before the group closes and fails the others
+        except BaseException as error:
+            _record_failure(folder, rank, error)  # before the group closes and fails the others
             raise
         finally:
             dist.destroy_process_group()
-    except BaseException:
-        _record_failure(folder, rank)
+    except BaseException as error:
+        _record_failure(folder, rank, error)
         traceback.print_exc()
         log.flush()
         os._exit(1)
@@ -163,14 +190,17 @@ def launch(
 
     The processes meet through a ``file://`` rendezvous in a temporary folder (no port, no
     network beyond this machine); each one's output, Python's and C++'s, goes to a log file
-    there, shown only when a process fails (a ``RuntimeError`` carries its last lines).  With
+    there, shown only when a process fails (a :class:`ProcessFailed` carries its last lines,
+    and the exception the first failing process raised).  With
     ``start_method="spawn"`` (the default) ``function`` must be importable by name, like the
     workers of this module; ``"fork"`` (Linux) also runs functions defined in a notebook.
     """
     context = multiprocessing.get_context(start_method)
     with tempfile.TemporaryDirectory(prefix="engine-distributed-") as folder:
         processes = [
-            context.Process(target=_child, args=(rank, world_size, folder, function, tuple(args)))
+            context.Process(
+                target=_child, args=(rank, world_size, folder, function, tuple(args), timeout_s)
+            )
             for rank in range(world_size)
         ]
         for process in processes:
@@ -196,23 +226,32 @@ def launch(
             with open(path) as file:
                 return "".join(file.readlines()[-15:])
 
-        def failed_at(rank: int) -> float:
+        def failure(rank: int) -> tuple[float, BaseException | None]:
             path = os.path.join(folder, f"failed{rank}")
-            if os.path.exists(path):
-                with open(path) as file:
-                    return float(file.read())
-            return float("inf") if processes[rank].exitcode in (0, None) else 0.0
+            if not os.path.exists(path):
+                return float("inf"), None
+            with open(path, "rb") as file:
+                when, sent = pickle.load(file)
+            return when, pickle.loads(sent)
 
-        first = min(range(world_size), key=failed_at)
-        if failed_at(first) < float("inf"):
-            raise RuntimeError(
-                f"rank {first} of {world_size} failed (exit code "
-                f"{processes[first].exitcode}); it wrote:\n{tail(first)}"
-            )
-        if late:
+        first = min(range(world_size), key=lambda rank: failure(rank)[0])
+        crashed = [
+            rank
+            for rank, process in enumerate(processes)
+            if rank not in late and process.exitcode != 0
+        ]
+        if failure(first)[0] == float("inf") and late:
             raise TimeoutError(
-                f"rank(s) {late} still running after {timeout_s:.0f} s; rank {late[0]} "
-                f"wrote:\n{tail(late[0])}"
+                f"rank(s) {late} still running after {timeout_s:.0f} s (every process must "
+                f"make the same collective calls); rank {late[0]} wrote:\n{tail(late[0])}"
+            )
+        if failure(first)[0] == float("inf") and crashed:
+            first = crashed[0]
+        if failure(first)[0] < float("inf") or crashed:
+            raise ProcessFailed(
+                f"rank {first} of {world_size} failed (exit code "
+                f"{processes[first].exitcode}); it wrote:\n{tail(first)}",
+                failure(first)[1],
             )
         with open(os.path.join(folder, _RESULT), "rb") as file:
             return pickle.load(file)

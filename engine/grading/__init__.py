@@ -32,6 +32,7 @@ from engine.grading import (  # noqa: F401  (importing a chapter module register
     chapter09,
     chapter10,
     chapter11,
+    chapter12,
 )
 from engine.grading.core import (
     EXERCISES,
