@@ -54,8 +54,8 @@ class _NoLoops(np.ndarray):
     hints=(
         "A[:, None, :] has shape (n, 1, d) and B[None, :, :] has shape (1, m, d): their "
         "difference broadcasts to (n, m, d).",
-        "Square, then sum over the last axis. (Or expand |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, "
-        "which needs one matrix product and less memory.)",
+        "Square, then sum over the last axis. Or expand |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, "
+        "which needs one matrix product and less memory.",
     ),
 )
 def check_pairwise_sq_distances(pairwise_sq_distances) -> str:
