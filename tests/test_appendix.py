@@ -50,8 +50,8 @@ Q75 004#1; Q76 004#2; Q77 004#5; Q78 004#6; Q79 004#7
 
 # A question: **Qnn. The question?** *(seeds 003#17, 000#1)*, with ", essay" for essays.
 QUESTION = re.compile(r"^\*\*(Q\d\d)\. ((?:(?!\*\*).)+)\*\*\s+\*\(seeds?\s([^)]*)\)\*", re.M | re.S)
-# A row of the claims table: | C01 | 000#1 | ...
-CLAIM_ROW = re.compile(r"^\| (C\d\d) \| ([^|]*) \|", re.M)
+# A row of the claims table: | C05 (000#7, 003#35): what the seed says | what is true | ...
+CLAIM_ROW = re.compile(r"^\| (C\d\d) \(([^)]*)\):", re.M)
 
 
 def source(name: str) -> str:
@@ -162,7 +162,7 @@ def entries() -> dict[str, str]:
     found = {}
     for match in re.finditer(r"^\*\*(Q\d\d)\..*?(?=^\*\*Q\d\d\.|^#|\Z)", text, re.M | re.S):
         found[match.group(1)] = match.group(0)
-    for match in re.finditer(r"^\| (C\d\d) \|.*$", text, re.M):
+    for match in re.finditer(r"^\| (C\d\d) .*$", text, re.M):
         found[match.group(1)] = match.group(0)
     return found
 
