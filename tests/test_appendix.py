@@ -181,6 +181,39 @@ def test_every_question_and_claim_names_evidence_that_exists_in_the_sources():
     assert not problems, "\n".join(problems)
 
 
+def interview_section(path: Path) -> str:
+    """A chapter's "Interview questions" section, up to its exercises."""
+    text = markdown_of(path)
+    start = text.find("## Interview questions")
+    if start < 0:
+        return ""
+    end = text.find("## Exercises", start)
+    return text[start : end if end > 0 else len(text)]
+
+
+def test_every_chapter_that_answers_a_seed_question_is_linked_from_its_entry():
+    """A chapter whose interview section names a seed id holds evidence for that question, so
+    the question's entry links to it (a {ref} to one of its labels, or a link to the notebook):
+    an answer added to a chapter later shows up here until the appendix points at it."""
+    found = entries()
+    question_of = {seed: qid for qid, seeds in QUESTIONS.items() for seed in seeds}
+    problems = []
+    for path in sorted(ROOT.glob("chapters/*.ipynb")):
+        for seed in sorted(set(re.findall(r"\b00[0-4]#\d+\b", interview_section(path)))):
+            if seed not in question_of:
+                problems.append(f"{path.name} names {seed}, which is no seed question")
+                continue
+            entry = found.get(question_of[seed], "")
+            refs = {a or b for a, b in REF.findall(entry)}
+            files = {href.partition("#")[0].rsplit("/", 1)[-1] for href in LINK.findall(entry)}
+            if not (refs & labels(path) or path.name in files):
+                problems.append(
+                    f"{describe(question_of[seed])}: {path.name} answers {seed}, "
+                    "and the entry does not link to it"
+                )
+    assert not problems, "\n".join(problems)
+
+
 class _Blocks(HTMLParser):
     """The paragraphs and table rows of a page: their text and the links in them."""
 
