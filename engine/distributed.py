@@ -68,9 +68,12 @@ def all_reduce_gradients(parameters: Iterable[Tensor], group: Any = None) -> Non
         by_dtype.setdefault(grad.dtype, []).append((p, grad))
     for dtype, entries in sorted(by_dtype.items(), key=lambda item: str(item[0])):
         flat = np.concatenate([grad.reshape(-1) for _, grad in entries]).astype(dtype)
-        buffer = torch.from_numpy(flat)  # shares memory with flat
+        try:
+            buffer = torch.from_numpy(flat)  # shares memory with flat
+        except TypeError:  # bfloat16 (ml_dtypes), which torch cannot wrap: reduce in float32
+            buffer = torch.from_numpy(flat.astype(np.float32))
         dist.all_reduce(buffer, op=dist.ReduceOp.SUM, group=group)
-        flat /= world_size
+        flat[...] = (buffer.numpy() / world_size).astype(dtype)
         offset = 0
         for p, grad in entries:
             p.grad = tensor(flat[offset : offset + grad.size].reshape(grad.shape))

@@ -36,15 +36,19 @@ def _grads_after_reduce(rank: int, world_size: int, images, labels) -> list:
     engine.manual_seed(0)
     model = distributed.digits_mlp(nn)
     extra32 = engine.ones(3, requires_grad=True)
+    extra_bf16 = engine.ones(2, dtype=engine.bfloat16, requires_grad=True)
     unused = engine.ones(2, dtype=engine.float64, requires_grad=True)
     part = distributed.shard(len(labels), rank, world_size)
     loss = F.cross_entropy(model(engine.tensor(images[part])), engine.tensor(labels[part]))
     (loss + (extra32 * float(rank + 1)).sum()).backward()
+    (extra_bf16 * float(rank + 1)).sum().backward()
     if rank == 0:
         (unused * 4.0).sum().backward()
-    params = [*model.parameters(), extra32, unused]
+    params = [*model.parameters(), extra32, unused, extra_bf16]
     distributed.all_reduce_gradients(params)
-    return [np.asarray(p.grad.numpy()) for p in params]
+    return [np.asarray(p.grad.numpy()) for p in params[:-1]] + [
+        (str(params[-1].grad.dtype), params[-1].grad.float().numpy())
+    ]
 
 
 def test_all_reduce_gradients_gives_the_full_batch_gradients():
@@ -58,9 +62,10 @@ def test_all_reduce_gradients_gives_the_full_batch_gradients():
     for reduced, whole in zip(got, [p.grad.numpy() for p in model.parameters()]):
         assert reduced.dtype == np.float64
         np.testing.assert_allclose(reduced, whole, rtol=0, atol=1e-15)
-    assert got[-2].dtype == np.float32
-    np.testing.assert_array_equal(got[-2], [1.5, 1.5, 1.5])  # (1 + 2) / 2
-    np.testing.assert_array_equal(got[-1], [2.0, 2.0])  # (4 + 0) / 2: None counts as zeros
+    np.testing.assert_array_equal(got[-3], [1.5, 1.5, 1.5])  # (1 + 2) / 2
+    np.testing.assert_array_equal(got[-2], [2.0, 2.0])  # (4 + 0) / 2: None counts as zeros
+    assert got[-1][0] == "engine.bfloat16"  # reduced in float32, kept in bfloat16
+    np.testing.assert_array_equal(got[-1][1], [1.5, 1.5])
 
 
 def _fails(rank: int, world_size: int) -> None:
