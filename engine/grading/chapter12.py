@@ -4,8 +4,9 @@ Expected values come from NumPy and torch run without the learner's code: distan
 explicit formula, strides and FLOPs from torch itself (``FlopCounterMode``), gradients from one
 process on the whole batch, and ZeroRedundancyOptimizer's partition from its rule (largest
 parameter first, to the least-loaded rank), which ``tests/test_distributed.py`` checks against
-torch's own optimizer.  The all-reduce check runs the learner's function in two forked processes
-joined by ``torch.distributed`` (gloo, on this machine only).
+torch's own optimizer.  The bucketed all-reduce check runs the learner's function in two forked
+processes joined by ``torch.distributed`` (gloo, on this machine only), counting the elements of
+each ``all_reduce`` call.
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ def check_step_flops(step_flops) -> str:
     return f"{len(cases)} chains match FlopCounterMode, frozen layers included"
 
 
-def _reduce_worker(rank: int, world_size: int, candidate, images, labels) -> list:
+def _model_and_grads(rank: int, world_size: int, images, labels) -> list:
+    """The check's model (and a 2-element extra parameter), backward on this rank's rows."""
     engine.manual_seed(5)
     model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)).double()
     extra = engine.zeros(2, dtype=engine.float64, requires_grad=True)
@@ -199,44 +201,78 @@ def _reduce_worker(rank: int, world_size: int, candidate, images, labels) -> lis
     rows = slice(rank * size, (rank + 1) * size)
     loss = F.cross_entropy(model(engine.tensor(images[rows])), engine.tensor(labels[rows]))
     (loss + (extra * float(rank + 1)).sum()).backward()
-    params = [*model.parameters(), extra]
-    candidate(params)
-    grads = []
-    for p in params:
-        if not isinstance(p.grad, engine.Tensor):
-            raise TypeError(f"a parameter's .grad is {type(p.grad).__name__}, not a Tensor")
-        grads.append(np.asarray(p.grad.detach().numpy()).copy())
-    return grads
+    return [*model.parameters(), extra]
+
+
+def _bucket_worker(rank: int, world_size: int, candidate, images, labels, caps) -> list:
+    import torch.distributed as dist
+
+    original = dist.all_reduce
+    results = []
+    for cap in caps:
+        params = _model_and_grads(rank, world_size, images, labels)
+        sizes: list[int] = []
+
+        def counting(tensor, *args, _sizes=sizes, **kwargs):
+            _sizes.append(int(tensor.numel()))
+            return original(tensor, *args, **kwargs)
+
+        dist.all_reduce = counting
+        try:
+            candidate(params, cap)
+        finally:
+            dist.all_reduce = original
+        grads = []
+        for p in params:
+            if not isinstance(p.grad, engine.Tensor):
+                raise TypeError(f"a parameter's .grad is {type(p.grad).__name__}, not a Tensor")
+            grads.append(np.asarray(p.grad.detach().numpy()).copy())
+        results.append((sizes, grads))
+    return results
+
+
+def _bucket_sizes(numels: list[int], cap: int) -> list[int]:
+    """Elements per bucket: last parameter first, a new bucket when the next would pass cap."""
+    sizes: list[int] = []
+    for n in reversed(numels):
+        if sizes and sizes[-1] + n <= cap:
+            sizes[-1] += n
+        else:
+            sizes.append(n)
+    return sizes
 
 
 @exercise(
     CHAPTER,
-    "all_reduce_gradients",
-    "average the engine's gradients over processes with torch.distributed",
+    "bucketed_all_reduce",
+    "average the engine's gradients over processes in buckets, as DistributedDataParallel does",
     forbidden=(
         "engine.distributed.all_reduce_gradients",
         "torch.nn.parallel.DistributedDataParallel",
     ),
     hints=(
-        "torch.from_numpy(p.grad.numpy()) is a torch tensor that shares memory with the "
-        "gradient; dist.all_reduce(t) sums t over all processes, in place.",
-        "all_reduce sums: divide by dist.get_world_size() to get the average, and make sure "
-        "the result ends up in p.grad (assign an engine tensor if you reduced a copy).",
+        "Walk reversed(list(parameters)), keeping the current bucket's parameters and its "
+        "element count; when the next gradient would take the count past bucket_cap, reduce "
+        "the bucket first and start a new one.",
+        "To reduce a bucket: concatenate its gradients flattened, wrap them with "
+        "torch.from_numpy, dist.all_reduce (a sum), divide by dist.get_world_size(), then cut "
+        "the result back into pieces of the parameters' shapes.",
     ),
     timeout_hint="every process must make the same all_reduce calls, in the same order",
 )
-def check_all_reduce_gradients(all_reduce_gradients) -> str:
+def check_bucketed_all_reduce(bucketed_all_reduce) -> str:
     import engine.distributed as distributed
 
     if not hasattr(os, "fork"):
         raise CheckFailed("this check starts two processes with fork, which Windows lacks")
     rng = np.random.default_rng(3)
     images, labels = rng.standard_normal((12, 6)), rng.integers(0, 3, 12)
+    caps = [20, 8, 1, 1000]
     try:
         got = distributed.launch(
-            _reduce_worker,
+            _bucket_worker,
             2,
-            (all_reduce_gradients, images, labels),
+            (bucketed_all_reduce, images, labels, caps),
             start_method="fork",
             timeout_s=10,
         )
@@ -253,17 +289,33 @@ def check_all_reduce_gradients(all_reduce_gradients) -> str:
     model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)).double()
     F.cross_entropy(model(engine.tensor(images)), engine.tensor(labels)).backward()
     want = [np.asarray(p.grad.numpy()) for p in model.parameters()] + [np.full(2, 1.5)]
-    case = "all_reduce_gradients on 2 processes, 6 rows each, against 1 process on 12 rows"
-    for index, (g, w) in enumerate(zip(got, want, strict=True)):
-        expect(case, g.shape == w.shape, f"parameter {index}: gradient of shape {g.shape}")
-        if np.allclose(g, 2 * w, atol=1e-12) and not np.allclose(w, 0):
-            raise CheckFailed(f"{case}: the gradients are twice too large: a sum, not a mean")
-        if not np.allclose(g, w, rtol=1e-10, atol=1e-12):
+    numels = [w.size for w in want]
+    for cap, (sizes, grads) in zip(caps, got, strict=True):
+        case = f"bucketed_all_reduce(parameters of {numels} elements, bucket_cap={cap})"
+        expected = _bucket_sizes(numels, cap)
+        if sizes != expected:
             raise CheckFailed(
-                f"{case}: parameter {index}'s gradient differs from the whole batch's by "
-                f"{np.abs(g - w).max():.2e}"
+                f"{case}: expected all_reduce calls on buckets of {expected} elements (last "
+                f"parameter first), got calls on {sizes}"
+                + (
+                    " (call it as dist.all_reduce, so the check sees each call)"
+                    if not sizes
+                    else ""
+                )
             )
-    return "two processes' gradients averaged: equal to one process on the whole batch"
+        for index, (g, w) in enumerate(zip(grads, want, strict=True)):
+            expect(case, g.shape == w.shape, f"parameter {index}: gradient of shape {g.shape}")
+            if np.allclose(g, 2 * w, atol=1e-12) and not np.allclose(w, 0):
+                raise CheckFailed(f"{case}: the gradients are twice too large: a sum, not a mean")
+            if not np.allclose(g, w, rtol=1e-10, atol=1e-12):
+                raise CheckFailed(
+                    f"{case}: parameter {index}'s gradient differs from the whole batch's by "
+                    f"{np.abs(g - w).max():.2e}"
+                )
+    return (
+        f"buckets {', '.join(str(_bucket_sizes(numels, cap)) for cap in caps)} for caps "
+        f"{caps}; gradients equal to one process on the whole batch"
+    )
 
 
 def _digits_like(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
