@@ -158,7 +158,10 @@ def _child(
             init_method=f"file://{os.path.join(folder, 'rendezvous')}",
             rank=rank,
             world_size=world_size,
-            timeout=datetime.timedelta(seconds=timeout_s),
+            # Longer than launch()'s deadline: a collective that hangs is then always
+            # stopped and reported by the launcher (TimeoutError), never raced by gloo's own
+            # timeout firing in one rank while the launcher kills it.
+            timeout=datetime.timedelta(seconds=timeout_s + 60),
         )
         try:
             result = function(rank, world_size, *args)
